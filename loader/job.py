@@ -1,0 +1,204 @@
+"""LoadJob, LoadStatus and the dependency-failure policies.
+
+A job is a function plus the jobs it depends on.  Until it is scheduled it owns its state;
+from ``schedule()`` on, its mutable state lives in the loader's columns (see ``columns.py``)
+and the properties below read it from there, so the loader never has to visit job objects to
+take a snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable, Iterable
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from .context import current_job
+from .errors import DependencyCanceled, LogicalError
+
+if TYPE_CHECKING:
+    from .loader import AsyncLoader
+
+
+class LoadStatus(IntEnum):
+    """A job's outcome.  An executing job is still PENDING."""
+
+    PENDING = 0
+    OK = 1
+    FAILED = 2
+    CANCELED = 3
+
+
+DependencyFailurePolicy = Callable[["LoadJob", "LoadJob"], BaseException | None]
+WaitersHook = Callable[["LoadJob"], None]
+JobFunction = Callable[["AsyncLoader", "LoadJob"], Any]
+
+
+def cancel_on_dependency_failure(job: LoadJob, failed_dependency: LoadJob) -> BaseException:
+    """The default policy: cancel on the first failed or canceled dependency."""
+    return DependencyCanceled(job.name, failed_dependency.exception)
+
+
+def ignore_dependency_failure(job: LoadJob, failed_dependency: LoadJob) -> None:
+    """Run the job anyway once every dependency has finished, however it finished."""
+    return None
+
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+
+
+def _as_datetime(microseconds: int) -> _dt.datetime | None:
+    return None if microseconds == 0 else _EPOCH + _dt.timedelta(microseconds=microseconds)
+
+
+class LoadJob:
+    """One unit of loading: ``func(loader, job)`` runs once its dependencies have finished.
+
+    ``dependencies`` can grow through ``add_dependencies`` until the job is scheduled; after
+    that the job's shape is frozen.  ``pool`` is a pool id or name, resolved when scheduled.
+    """
+
+    __slots__ = (
+        "_func", "name", "_dependencies", "_pool", "_dependency_failure",
+        "on_waiters_increment", "on_waiters_decrement", "tags", "parent_job_id",
+        "result", "_error", "_loader", "_slot", "_cond", "__weakref__",
+    )
+
+    def __init__(
+        self,
+        func: JobFunction,
+        *,
+        name: str = "",
+        dependencies: Iterable[LoadJob] = (),
+        pool: int | str = 0,
+        dependency_failure: DependencyFailurePolicy | None = None,
+        on_waiters_increment: WaitersHook | None = None,
+        on_waiters_decrement: WaitersHook | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        if not callable(func):
+            raise TypeError(
+                f"LoadJob {name!r}: func must be callable as func(loader, job), "
+                f"got {type(func).__name__}"
+            )
+        if dependency_failure is not None and not callable(dependency_failure):
+            raise TypeError(f"LoadJob {name!r}: dependency_failure must be callable")
+        if not isinstance(pool, (int, str)) or isinstance(pool, bool):
+            raise TypeError(f"LoadJob {name!r}: pool must be a pool id (int) or name (str)")
+        self._func: JobFunction | None = func
+        self.name = str(name)
+        self._dependencies: tuple[LoadJob, ...] = ()
+        self._pool: int | str = pool
+        self._dependency_failure = dependency_failure or cancel_on_dependency_failure
+        self.on_waiters_increment = on_waiters_increment
+        self.on_waiters_decrement = on_waiters_decrement
+        self.tags: dict[str, str] = dict(tags) if tags else {}
+        parent = current_job()
+        #: The job that created this one, when it was created inside a job (for the history).
+        self.parent_job_id: int = parent.job_id if parent is not None else 0
+        self.result: Any = None
+        self._error: BaseException | None = None
+        self._loader: AsyncLoader | None = None
+        self._slot = -1
+        self._cond = None
+        self.add_dependencies(*dependencies)
+
+    def add_dependencies(self, *jobs: LoadJob) -> None:
+        """Add dependencies; only before the job is scheduled."""
+        if self._slot >= 0:
+            raise LogicalError(
+                f"Load job '{self.name}' is already scheduled: its dependencies are fixed; "
+                "add dependencies before scheduling it"
+            )
+        for dep in jobs:
+            if not isinstance(dep, LoadJob):
+                raise TypeError(
+                    f"LoadJob {self.name!r}: a dependency must be a LoadJob, "
+                    f"got {type(dep).__name__}"
+                )
+        seen = {id(d) for d in self._dependencies}
+        added = []
+        for dep in jobs:
+            if id(dep) not in seen:  # a set with identity semantics, in insertion order
+                seen.add(id(dep))
+                added.append(dep)
+        self._dependencies += tuple(added)
+
+    # -- read-only state ------------------------------------------------------------------
+    @property
+    def dependencies(self) -> tuple[LoadJob, ...]:
+        return self._dependencies
+
+    @property
+    def job_id(self) -> int:
+        """0 until scheduled, then 1, 2, 3, ... in scheduling order, per loader."""
+        return self._slot + 1
+
+    @property
+    def status(self) -> LoadStatus:
+        if self._slot < 0:
+            return LoadStatus.PENDING
+        return LoadStatus(self._loader._columns.status[self._slot])
+
+    @property
+    def exception(self) -> BaseException | None:
+        """The stored error of a FAILED or CANCELED job, else None."""
+        return self._error
+
+    @property
+    def pool_id(self) -> int | None:
+        """The pool the job is assigned to now (prioritize() can change it, even mid-run).
+
+        None only for an unscheduled job whose pool was given by name.
+        """
+        if self._slot >= 0:
+            return self._loader._columns.pool_id[self._slot]
+        return self._pool if isinstance(self._pool, int) else None
+
+    @property
+    def execution_pool_id(self) -> int | None:
+        """The pool whose worker runs (or ran) the job; the initial pool until it starts."""
+        if self._slot >= 0:
+            return self._loader._columns.execution_pool_id[self._slot]
+        return self._pool if isinstance(self._pool, int) else None
+
+    @property
+    def waiters_count(self) -> int:
+        return 0 if self._slot < 0 else self._loader._columns.waiters[self._slot]
+
+    def _time(self, column: str) -> _dt.datetime | None:
+        if self._slot < 0:
+            return None
+        return _as_datetime(getattr(self._loader._columns, column)[self._slot])
+
+    @property
+    def schedule_time(self) -> _dt.datetime | None:
+        return self._time("schedule_time")
+
+    @property
+    def enqueue_time(self) -> _dt.datetime | None:
+        return self._time("enqueue_time")
+
+    @property
+    def start_time(self) -> _dt.datetime | None:
+        return self._time("start_time")
+
+    @property
+    def finish_time(self) -> _dt.datetime | None:
+        return self._time("finish_time")
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds of execution: to the finish, or to now while running; 0 if never started."""
+        if self._slot < 0:
+            return 0.0
+        cols = self._loader._columns
+        start = cols.start_time[self._slot]
+        if start == 0:
+            return 0.0
+        end = cols.finish_time[self._slot] or time.time_ns() // 1000
+        return (end - start) / 1e6
+
+    def __repr__(self) -> str:
+        return f"<LoadJob {self.name!r} id={self.job_id} {self.status.name}>"

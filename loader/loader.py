@@ -1,0 +1,794 @@
+"""AsyncLoader: runs a graph of load jobs in prioritized pools of threads.
+
+A port of ClickHouse's ``src/Common/AsyncLoader.h``; ../shared/reference has the exact rules.
+
+Glossary
+--------
+job       a ``LoadJob``: a function, the jobs it depends on, and the pool it runs in.
+task      a ``LoadTask``: the owner of a set of jobs; removing it cancels what has not run.
+goals     the jobs of a task that others should depend on (all of them if none are named).
+pool      a set of workers with a fixed priority and a limit on threads that can change.
+priority  an int per pool; **lower is more urgent**.  A job's priority is its pool's.
+worker    a thread started for one pool; it runs ready jobs until its pool has none or is
+          outranked, then exits.  No thread ever idles waiting for work.
+
+Lifecycle of a job
+------------------
+::
+
+    LoadJob(...) -> schedule() -> blocked -> ready -> executing -> OK | FAILED
+                                    |          |
+                                    +----------+-> CANCELED (removed, or a dependency failed)
+
+    removed: remove() drops a finished job from the table (its object keeps its final state)
+
+A scheduled pending job is in exactly one state: *blocked* (dependencies left), *ready* (in
+its pool's ready queue, with a ``ready_seqno``) or *executing* (a worker took it).  Its status
+stays PENDING until it finishes.
+
+The priority rule
+-----------------
+No job of a lower-priority pool starts while a higher-priority pool has a ready or executing
+job.  ``_current_priority`` is the most urgent priority among active pools (a pool is active
+while it has workers or ready jobs); a pool may spawn only if it is at least that urgent.
+Started jobs are never preempted: an outranked worker finishes its job and exits.
+
+Priority only rises.  Scheduling a job raises its dependencies to its pool; ``prioritize``
+raises a job and, recursively, its dependencies, stopping at jobs already high enough; waiting
+from inside a job raises the waited job to the waiter's execution pool.
+
+Locking
+-------
+One lock, ``self._lock``, guards all loader state: the columns (``columns.py``), every
+``PoolState``, the ready queues, the dependents lists and the counters.  Job functions never
+run under it.  Things that do run under it must be fast and must not call back into the loader:
+dependency-failure policies, the waiter hooks, and log calls when ``log_events`` is on.  Waits
+(on a job, on idleness) are conditions over this same lock.  Reads of a single job's state
+(``job.status``) take no lock; they see a value that was true at some instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from .columns import Columns
+from .context import current_job, set_current_job
+from .errors import (
+    AsyncLoadCanceled,
+    AsyncLoadCycle,
+    AsyncLoadFailed,
+    AsyncLoadWaitFailed,
+    LogicalError,
+    describe_cause,
+    format_exception,
+)
+from .job import LoadJob, LoadStatus
+from .pool import InvalidArgument, Pool, PoolState, UnknownPool, resolve_max_threads
+from .snapshot import build_pools_table, build_table
+from .task import jobs_of
+
+logger = logging.getLogger("asl.loader")
+
+PENDING, OK, FAILED, CANCELED = 0, 1, 2, 3
+_STATUS_NAMES = ("PENDING", "OK", "FAILED", "CANCELED")
+
+#: Progress is logged every this many finished jobs, or every this many seconds.
+PROGRESS_EACH_JOBS = 256
+PROGRESS_EACH_SECONDS = 5.0
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class AsyncLoader:
+    """Schedules load jobs, runs them in pools of worker threads, and tracks their state."""
+
+    def __init__(
+        self,
+        pools: Sequence[Pool],
+        *,
+        paused: bool = False,
+        log_failures: bool = True,
+        log_progress: bool = False,
+        log_events: bool = False,
+    ) -> None:
+        pools = list(pools)
+        if not pools:
+            raise InvalidArgument("AsyncLoader needs at least one Pool")
+        for p in pools:
+            if not isinstance(p, Pool):
+                raise TypeError(f"pools must be Pool objects, got {type(p).__name__}")
+        names = [p.name for p in pools]
+        if len(set(names)) != len(names):
+            raise InvalidArgument(f"pool names must be unique, got {names}")
+        self._lock = threading.Lock()
+        self._columns = Columns()
+        self._pools = [PoolState(i, p, self._columns) for i, p in enumerate(pools)]
+        self._pool_by_name = {p.name: p.id for p in self._pools}
+        self._jobs: list[LoadJob | None] = []  # by slot; None once removed
+        self._dependents: list[list[int] | None] = []  # by slot; only while pending
+        self._scheduled = 0  # pending jobs
+        self._finished = 0  # finished jobs not yet removed
+        self._is_running = not paused
+        self._shutdown = False
+        self._current_priority: int | None = None
+        self._last_ready_seqno = 0
+        self._idle = threading.Condition(self._lock)
+        self._log_failures = log_failures
+        self._log_progress = log_progress
+        self._log_events = log_events
+        # Progress of the current busy period (reference §2.16).
+        self._old_jobs = 0
+        self._busy_start = 0
+        self._last_progress_log = 0.0
+
+    # -- context manager ------------------------------------------------------------------
+    def __enter__(self) -> AsyncLoader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # -- pools ----------------------------------------------------------------------------
+    def _pool(self, pool: int | str) -> PoolState:
+        if isinstance(pool, str):
+            try:
+                return self._pools[self._pool_by_name[pool]]
+            except KeyError:
+                raise UnknownPool(
+                    f"Unknown pool {pool!r}; this loader has pools {list(self._pool_by_name)}"
+                ) from None
+        if isinstance(pool, int) and not isinstance(pool, bool) and 0 <= pool < len(self._pools):
+            return self._pools[pool]
+        raise UnknownPool(
+            f"Unknown pool {pool!r}; pool ids are 0..{len(self._pools) - 1} "
+            f"({', '.join(f'{p.id}={p.name}' for p in self._pools)})"
+        )
+
+    def pool_id(self, name: str) -> int:
+        return self._pool(name).id
+
+    def pool_name(self, pool: int | str) -> str:
+        return self._pool(pool).name
+
+    def pool_priority(self, pool: int | str) -> int:
+        return self._pool(pool).priority
+
+    @property
+    def pools(self) -> tuple[Pool, ...]:
+        """The pools as they are now (``max_threads`` reflects ``set_max_threads``)."""
+        return tuple(Pool(p.name, p.max_threads, p.priority) for p in self._pools)
+
+    def set_max_threads(self, pool: int | str, max_threads: int) -> None:
+        """Change a pool's thread limit; 0 means one per CPU core.
+
+        A raise spawns workers at once; a cut takes effect as running jobs finish (workers
+        are never interrupted).
+        """
+        value = resolve_max_threads(max_threads)
+        with self._lock:
+            state = self._pool(pool)
+            state.max_threads = value
+            if self._is_running:
+                while self._can_spawn(state):
+                    self._spawn(state)
+
+    def get_max_threads(self, pool: int | str) -> int:
+        return self._pool(pool).max_threads
+
+    def suspended_workers_count(self, pool: int | str) -> int:
+        return self._pool(pool).suspended_workers
+
+    def scheduled_job_count(self) -> int:
+        """The number of scheduled jobs that have not finished."""
+        return self._scheduled
+
+    # -- scheduling -----------------------------------------------------------------------
+    def schedule(self, target: LoadJob | Any | Iterable[Any]) -> None:
+        """Schedule jobs and tasks atomically, with every unscheduled dependency they have.
+
+        Jobs already scheduled or finished are ignored.  A cycle among the new jobs raises
+        ``AsyncLoadCycle`` and leaves every one of them unscheduled.
+        """
+        roots = jobs_of(target)
+        with self._lock:
+            new = self._gather(roots)
+            if not new:
+                return
+            if self._shutdown:
+                raise AsyncLoadCanceled("AsyncLoader was shut down")
+            pools = [self._pool(job._pool).id for job in new]
+            self._check_cycles(new)
+            # Nothing below may raise: a half-registered graph would be worse than any error.
+            now = _now_us()
+            if self._scheduled == 0:
+                self._old_jobs = self._finished
+                self._busy_start = now
+            cols = self._columns
+            for job, pool in zip(new, pools, strict=True):
+                deps_ids = [d._slot + 1 if d._slot >= 0 else 0 for d in job._dependencies]
+                slot = cols.append(job.name, pool, deps_ids, now)
+                job._loader, job._slot, job._pool = self, slot, pool
+                self._jobs.append(job)
+                self._dependents.append([])
+            # Dependencies registered in this same call had slot -1 above; fix their ids.
+            for job in new:
+                if any(d._slot + 1 > job._slot + 1 for d in job._dependencies):
+                    base = cols.dep_offsets[job._slot]
+                    for i, d in enumerate(job._dependencies):
+                        cols.dep_ids[base + i] = d._slot + 1
+            self._scheduled += len(new)
+            if self._log_events:
+                for job in new:
+                    logger.debug("Schedule load job '%s' into %s", job.name,
+                                 self._pools[cols.pool_id[job._slot]].name)
+            self._link(new)
+            self._apply_finished_dependencies(new)
+
+    def _gather(self, roots: list[LoadJob]) -> list[LoadJob]:
+        """The pending, unscheduled jobs reachable from ``roots``, depth-first, pre-order."""
+        new: list[LoadJob] = []
+        seen: set[int] = set()
+        stack = list(reversed(roots))
+        while stack:
+            job = stack.pop()
+            if id(job) in seen:
+                continue
+            seen.add(id(job))
+            if job._loader is not None:
+                if job._loader is not self:
+                    raise LogicalError(
+                        f"Load job '{job.name}' is already scheduled in another AsyncLoader; "
+                        "a job belongs to one loader: build a new LoadJob for this one"
+                    )
+                continue  # already scheduled or finished here
+            new.append(job)
+            stack.extend(reversed(job._dependencies))
+        return new
+
+    def _check_cycles(self, new: list[LoadJob]) -> None:
+        """Raise AsyncLoadCycle naming exactly the jobs on a cycle among ``new``."""
+        left = {id(j) for j in new}
+        on_path: dict[int, int] = {}  # id(job) -> index in path
+        for start in new:
+            if id(start) not in left:
+                continue
+            path = [start]
+            on_path[id(start)] = 0
+            iters = [iter(start._dependencies)]
+            while iters:
+                dep = next(iters[-1], None)
+                if dep is None:
+                    done = path.pop()
+                    iters.pop()
+                    del on_path[id(done)]
+                    left.discard(id(done))
+                    continue
+                if id(dep) not in left:
+                    continue
+                if id(dep) in on_path:
+                    cycle = path[on_path[id(dep)]:] + [dep]
+                    raise AsyncLoadCycle(
+                        "Load job dependency cycle detected: "
+                        + " -> ".join(j.name for j in cycle)
+                    )
+                on_path[id(dep)] = len(path)
+                path.append(dep)
+                iters.append(iter(dep._dependencies))
+
+    def _link(self, new: list[LoadJob]) -> None:
+        """Count each new job's pending dependencies, inherit priority, enqueue the ready."""
+        cols = self._columns
+        status, left, pool_id = cols.status, cols.dependencies_left, cols.pool_id
+        dependents = self._dependents
+        for job in new:
+            slot = job._slot
+            blocked = 0
+            for dep in job._dependencies:
+                d = dep._slot
+                if status[d] == PENDING:
+                    dependents[d].append(slot)
+                    blocked += 1
+                    if self._pools[pool_id[slot]].priority < self._pools[pool_id[d]].priority:
+                        self._prioritize(dep, pool_id[slot])
+            left[slot] = blocked
+            if blocked == 0:
+                self._enqueue(slot)
+
+    def _apply_finished_dependencies(self, new: list[LoadJob]) -> None:
+        """Apply each new job's policy to dependencies that had already failed."""
+        status = self._columns.status
+        for job in new:
+            for dep in job._dependencies:
+                if status[job._slot] != PENDING:
+                    break  # canceled by an earlier dependency or a cascade in this call
+                if status[dep._slot] in (FAILED, CANCELED):
+                    reason = self._call_policy(job, dep)
+                    if reason is not None:
+                        self._finish(job._slot, CANCELED, reason)
+
+    def _enqueue(self, slot: int) -> None:
+        cols = self._columns
+        self._last_ready_seqno += 1
+        cols.ready_seqno[slot] = self._last_ready_seqno
+        pool = self._pools[cols.pool_id[slot]]
+        pool.push(self._last_ready_seqno, slot)
+        if cols.enqueue_time[slot] == 0:
+            cols.enqueue_time[slot] = _now_us()
+        if self._can_spawn(pool):
+            self._spawn(pool)
+
+    # -- prioritization -------------------------------------------------------------------
+    def prioritize(self, job: LoadJob | None, pool: int | str) -> None:
+        """Raise ``job`` and, recursively, its dependencies to ``pool``; never lowers.
+
+        A ready job moves to the new pool's queue keeping its place (``ready_seqno``); an
+        executing job keeps running where it is, but reports the new pool.
+        """
+        if job is None:
+            return
+        with self._lock:
+            target = self._pool(pool).id
+            if job._loader is not None and job._loader is not self:
+                raise LogicalError(f"Load job '{job.name}' belongs to another AsyncLoader")
+            self._prioritize(job, target)
+
+    def _prioritize(self, job: LoadJob, new_pool: int) -> None:
+        cols = self._columns
+        target = self._pools[new_pool]
+        stack = [job]
+        while stack:
+            job = stack.pop()
+            slot = job._slot
+            if slot >= 0:
+                old = self._pools[cols.pool_id[slot]]
+            else:
+                old = self._pool(job._pool)
+            if old.priority <= target.priority:
+                continue  # already this urgent: so are its dependencies (an invariant)
+            if slot >= 0:
+                seqno = cols.ready_seqno[slot]
+                cols.pool_id[slot] = new_pool
+                if seqno and cols.status[slot] == PENDING:
+                    old.discard()
+                    target.push(seqno, slot)
+                    if self._can_spawn(target):
+                        self._spawn(target)
+            else:
+                job._pool = new_pool
+            if self._log_events:
+                logger.debug("Prioritize load job '%s': %s -> %s", job.name, old.name, target.name)
+            stack.extend(job._dependencies)
+
+    # -- workers and the priority gate ----------------------------------------------------
+    def _can_spawn(self, pool: PoolState) -> bool:
+        return (
+            self._is_running
+            and pool.ready_count > 0
+            and pool.workers < pool.max_threads + pool.suspended_workers
+            and (self._current_priority is None or self._current_priority >= pool.priority)
+        )
+
+    def _can_worker_live(self, pool: PoolState) -> bool:
+        return (
+            self._is_running
+            and pool.ready_count > 0
+            and pool.workers <= pool.max_threads + pool.suspended_workers
+            and (self._current_priority is None or self._current_priority >= pool.priority)
+        )
+
+    def _spawn(self, pool: PoolState) -> None:
+        if self._log_events and self._current_priority != pool.priority:
+            logger.debug("Change current priority: %s -> %s",
+                         "none" if self._current_priority is None else self._current_priority,
+                         pool.priority)
+        self._current_priority = pool.priority
+        pool.workers += 1
+        if self._log_events:
+            logger.debug("Spawn loader worker #%d in %s", pool.workers, pool.name)
+        thread = threading.Thread(
+            target=self._worker, args=(pool,), name=f"asl-{pool.name}", daemon=True
+        )
+        thread.start()
+
+    def _update_current_priority_and_spawn(self) -> None:
+        active = [p.priority for p in self._pools if p.workers or p.ready_count]
+        priority = min(active) if active else None
+        if self._log_events and priority != self._current_priority:
+            logger.debug("Change current priority: %s -> %s",
+                         "none" if self._current_priority is None else self._current_priority,
+                         "none" if priority is None else priority)
+        self._current_priority = priority
+        for pool in self._pools:
+            while self._can_spawn(pool):
+                self._spawn(pool)
+
+    def _worker(self, pool: PoolState) -> None:
+        cols = self._columns
+        lock = self._lock
+        slot = -1
+        error: BaseException | None = None
+        result: Any = None
+        while True:
+            with lock:
+                if slot >= 0:
+                    pool.executing -= 1
+                    if error is None:
+                        self._jobs[slot].result = result
+                        self._finish(slot, OK, None)
+                    else:
+                        self._finish(slot, FAILED, error)
+                    slot, error, result = -1, None, None
+                if not self._can_worker_live(pool):
+                    pool.workers -= 1
+                    if self._log_events:
+                        logger.debug("Stop worker in %s", pool.name)
+                    if pool.workers == 0:
+                        self._update_current_priority_and_spawn()
+                    self._idle.notify_all()
+                    return
+                slot = pool.pop()
+                job = self._jobs[slot]
+                cols.ready_seqno[slot] = 0
+                cols.execution_pool_id[slot] = pool.id
+                cols.start_time[slot] = _now_us()
+                pool.executing += 1
+                func = job._func
+                if self._log_events:
+                    logger.debug("Execute load job '%s' in %s", job.name, pool.name)
+            set_current_job(job)
+            try:
+                result = func(self, job)
+            except BaseException as exc:  # noqa: BLE001 - a job may raise anything, even SystemExit
+                error = AsyncLoadFailed(f"Load job '{job.name}' failed: {describe_cause(exc)}")
+                error.__cause__ = exc
+                if self._log_failures:
+                    logger.error("Load job '%s' failed", job.name, exc_info=exc)
+            finally:
+                set_current_job(None)
+            del job, func
+
+    # -- finishing and cancellation -------------------------------------------------------
+    def _call_policy(self, job: LoadJob, failed: LoadJob) -> BaseException | None:
+        try:
+            return job._dependency_failure(job, failed)
+        except Exception as exc:  # a broken policy must not break the loader
+            reason = AsyncLoadCanceled(
+                f"Load job '{job.name}' canceled: its dependency_failure policy raised "
+                f"{describe_cause(exc)}"
+            )
+            reason.__cause__ = exc
+            return reason
+
+    def _mark_finished(self, slot: int, status: int, error: BaseException | None) -> list[int]:
+        cols = self._columns
+        job = self._jobs[slot]
+        seqno = cols.ready_seqno[slot]
+        if seqno:  # canceled while in a ready queue
+            self._pools[cols.pool_id[slot]].discard()
+            cols.ready_seqno[slot] = 0
+        cols.status[slot] = status
+        cols.dependencies_left[slot] = 0
+        cols.finish_time[slot] = _now_us()
+        if error is not None:
+            job._error = error
+            cols.errors[slot] = error
+        job._func = None
+        job._dependency_failure = None
+        if cols.waiters[slot] == 0:
+            job.on_waiters_increment = job.on_waiters_decrement = None
+        if job._cond is not None:
+            job._cond.notify_all()
+        if self._log_events:
+            logger.debug("Finish load job '%s' with status %s", job.name, _STATUS_NAMES[status])
+        self._scheduled -= 1
+        self._finished += 1
+        dependents = self._dependents[slot]
+        self._dependents[slot] = None
+        return dependents
+
+    def _finish(self, slot: int, status: int, error: BaseException | None) -> None:
+        """Finish a job and propagate to its dependents, depth-first, without recursion.
+
+        A failed or canceled job counts as done for its dependents (their ``dependencies_left``
+        drops) and then their policy decides whether they are canceled too.
+        """
+        cols = self._columns
+        left, st = cols.dependencies_left, cols.status
+        stack = [(slot, status, iter(self._mark_finished(slot, status, error)))]
+        while stack:
+            parent, parent_status, it = stack[-1]
+            for d in it:
+                if st[d] != PENDING:
+                    continue  # canceled meanwhile
+                left[d] -= 1
+                reason = None
+                if parent_status != OK:
+                    reason = self._call_policy(self._jobs[d], self._jobs[parent])
+                if left[d] == 0:
+                    if reason is None:
+                        self._enqueue(d)
+                    else:
+                        # ClickHouse enqueues, then cancels under the same lock: keep what
+                        # that leaves visible (a seqno spent, an enqueue_time) and skip the
+                        # queue round trip, which dominates a long cascade.
+                        self._last_ready_seqno += 1
+                        if cols.enqueue_time[d] == 0:
+                            cols.enqueue_time[d] = _now_us()
+                if reason is not None:
+                    deeper = self._mark_finished(d, CANCELED, reason)
+                    stack.append((d, CANCELED, iter(deeper)))
+                    break
+            else:
+                stack.pop()
+                self._report_progress()
+        if self._scheduled == 0:
+            self._idle.notify_all()
+
+    def _report_progress(self) -> None:
+        if not self._log_progress:
+            return
+        processed = self._finished - self._old_jobs
+        total = self._finished + self._scheduled - self._old_jobs
+        now = time.monotonic()
+        if total > 0 and (
+            processed % PROGRESS_EACH_JOBS == 0
+            or now - self._last_progress_log >= PROGRESS_EACH_SECONDS
+        ):
+            self._last_progress_log = now
+            logger.info("Processed: %.1f%%", processed * 100.0 / total)
+
+    # -- waiting --------------------------------------------------------------------------
+    def wait(self, job: LoadJob, *, no_throw: bool = False, timeout: float | None = None) -> Any:
+        """Block until ``job`` finishes; return its function's result.
+
+        Raises ``AsyncLoadWaitFailed`` if it FAILED or was CANCELED (unless ``no_throw``),
+        ``TimeoutError`` after ``timeout`` seconds.  From inside a job, the waited job is raised
+        to the waiter's execution pool, and a worker waiting on its own pool is replaced for
+        the duration so the pool keeps its parallelism.
+        """
+        with self._lock:
+            if job._loader is not self:
+                current = current_job()
+                where = "in another AsyncLoader" if job._loader is not None else "not scheduled"
+                raise LogicalError(
+                    f"Load job '{current.name if current else '<none>'}' waits for {where} "
+                    f"load job '{job.name}'; schedule it first (wait_load() does both)"
+                )
+            slot = job._slot
+            cols = self._columns
+            if cols.status[slot] == PENDING:
+                self._wait_pending(job, timeout)
+        return self._outcome(job, no_throw)
+
+    def _outcome(self, job: LoadJob, no_throw: bool) -> Any:
+        error = job._error
+        if error is None:
+            return job.result
+        if no_throw:
+            return None
+        raise AsyncLoadWaitFailed(f"Waited job failed: {format_exception(error)}") from error
+
+    def _wait_pending(self, job: LoadJob, timeout: float | None) -> None:
+        """The blocking part of wait(); called and returns with the lock held."""
+        cols = self._columns
+        slot = job._slot
+        current = current_job()
+        suspended: PoolState | None = None
+        if current is not None and current._loader is self:
+            if job is current or self._depends_on(job, current):
+                raise LogicalError(
+                    f"Load job '{current.name}' waits for dependent load job '{job.name}'"
+                )
+            waiter_pool = self._pools[cols.execution_pool_id[current._slot]]
+            if waiter_pool.priority < self._pools[cols.pool_id[slot]].priority:
+                self._prioritize(job, waiter_pool.id)
+            if cols.pool_id[slot] == waiter_pool.id:
+                # The waiting worker cannot run the job itself: spawn a stand-in.
+                suspended = waiter_pool
+                waiter_pool.suspended_workers += 1
+                if self._can_spawn(waiter_pool):
+                    self._spawn(waiter_pool)
+            elif self._can_spawn(waiter_pool):
+                self._spawn(waiter_pool)
+        try:
+            if cols.status[slot] != PENDING:
+                return
+            if self._log_events:
+                logger.debug("Wait load job '%s' in %s", job.name,
+                             self._pools[cols.pool_id[slot]].name)
+            if job.on_waiters_increment is not None:
+                job.on_waiters_increment(job)  # may raise to refuse the wait
+            if job._cond is None:
+                job._cond = threading.Condition(self._lock)
+            cols.waiters[slot] += 1
+            try:
+                timed_out = not job._cond.wait_for(
+                    lambda: cols.status[slot] != PENDING, timeout
+                )
+            finally:
+                cols.waiters[slot] -= 1
+                decrement = job.on_waiters_decrement
+                if cols.waiters[slot] == 0 and cols.status[slot] != PENDING:
+                    job.on_waiters_increment = job.on_waiters_decrement = None
+                if decrement is not None:
+                    decrement(job)
+            if timed_out:
+                raise TimeoutError(
+                    f"Load job '{job.name}' did not finish within {timeout} s "
+                    f"(status {_STATUS_NAMES[cols.status[slot]]})"
+                )
+        finally:
+            if suspended is not None:
+                suspended.suspended_workers -= 1
+
+    def _depends_on(self, job: LoadJob, ancestor: LoadJob) -> bool:
+        """Is ``ancestor`` among the transitive dependencies of ``job``?"""
+        seen: set[int] = set()
+        stack = list(job._dependencies)
+        while stack:
+            dep = stack.pop()
+            if dep is ancestor:
+                return True
+            if id(dep) not in seen:
+                seen.add(id(dep))
+                stack.extend(dep._dependencies)
+        return False
+
+    def wait_all(self, timeout: float | None = None) -> None:
+        """Block until no job is scheduled and every worker has exited.
+
+        Raises ``LogicalError`` instead of hanging when jobs are pending but nothing can run
+        them (the loader is paused), and ``TimeoutError`` after ``timeout`` seconds.
+        """
+        current = current_job()
+        if current is not None and current._loader is self:
+            raise LogicalError(
+                f"Load job '{current.name}' calls wait_all(), which would wait for itself"
+            )
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while self._scheduled or any(p.workers for p in self._pools):
+                if self._scheduled and not any(p.workers for p in self._pools):
+                    names = ", ".join(
+                        self._columns.names[s] for s in self._pending_slots(limit=10)
+                    )
+                    raise LogicalError(
+                        f"Waiting for load jobs to finish while being stopped: {names}"
+                        f"{', ...' if self._scheduled > 10 else ''}; unpause() the loader "
+                        "first, or remove() these jobs"
+                    )
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(
+                        f"{self._scheduled} load jobs still pending after {timeout} s"
+                    )
+                self._idle.wait(remaining)
+
+    def _pending_slots(self, limit: int) -> list[int]:
+        status, present = self._columns.status, self._columns.present
+        found = []
+        for slot in range(len(status)):
+            if status[slot] == PENDING and present[slot]:
+                found.append(slot)
+                if len(found) == limit:
+                    break
+        return found
+
+    # -- removal, pause, shutdown ---------------------------------------------------------
+    def remove(self, jobs: LoadJob | Iterable[Any]) -> None:
+        """Cancel jobs not yet running, wait for running ones, and drop all from the table.
+
+        Running jobs finish normally and keep their OK or FAILED status.  Jobs never
+        scheduled are ignored.
+        """
+        targets = [j for j in jobs_of(jobs) if j._loader is self]
+        cols = self._columns
+        with self._lock:
+            for job in targets:
+                slot = job._slot
+                if cols.status[slot] == PENDING and not self._is_executing(slot):
+                    self._finish(
+                        slot, CANCELED, AsyncLoadCanceled(f"Load job '{job.name}' canceled")
+                    )
+            running = [j for j in targets if cols.status[j._slot] == PENDING]
+        for job in running:
+            self.wait(job, no_throw=True)
+        with self._lock:
+            for job in targets:
+                slot = job._slot
+                if cols.present[slot]:
+                    cols.present[slot] = 0
+                    cols.errors.pop(slot, None)
+                    self._jobs[slot] = None
+                    self._finished -= 1
+                    if cols.finish_time[slot] < self._busy_start:
+                        self._old_jobs -= 1
+
+    def _is_executing(self, slot: int) -> bool:
+        cols = self._columns
+        return (
+            cols.status[slot] == PENDING
+            and cols.dependencies_left[slot] == 0
+            and cols.ready_seqno[slot] == 0
+        )
+
+    def pause(self) -> None:
+        """Stop starting jobs and wait for running ones; pending jobs stay PENDING."""
+        current = current_job()
+        if current is not None and current._loader is self:
+            raise LogicalError(f"Load job '{current.name}' calls pause(), which would wait "
+                               "for itself to finish")
+        with self._lock:
+            self._is_running = False
+            while any(p.workers for p in self._pools):
+                self._idle.wait()
+
+    def unpause(self) -> None:
+        """Start running jobs again."""
+        with self._lock:
+            self._is_running = True
+            self._update_current_priority_and_spawn()
+
+    @property
+    def is_running(self) -> bool:
+        return self._is_running
+
+    def shutdown(self) -> None:
+        """Cancel every pending job, wait for running ones, and refuse new jobs from now on.
+
+        Finished jobs that were not removed stay in the table.  Idempotent.
+        """
+        current = current_job()
+        if current is not None and current._loader is self:
+            raise LogicalError(f"Load job '{current.name}' calls shutdown(), which would wait "
+                               "for itself to finish")
+        with self._lock:
+            self._shutdown = True
+            self._is_running = False
+            pending = [self._jobs[s] for s in range(len(self._jobs))
+                       if self._columns.status[s] == PENDING and self._columns.present[s]]
+        self.remove(pending)
+        with self._lock:
+            while any(p.workers for p in self._pools):
+                self._idle.wait()
+
+    # -- introspection --------------------------------------------------------------------
+    def snapshot(self) -> pa.Table:
+        """The state of every scheduled and finished-not-removed job: the SPEC §3 table."""
+        with self._lock:
+            columns = self._columns.copy()
+            now = _now_us()
+        return build_table(columns, self._pool_names(), self._pool_priorities(), now)
+
+    def pool_snapshot(self) -> pa.Table:
+        """One row per pool: limits, workers and queue lengths."""
+        with self._lock:
+            rows = [
+                (p.id, p.name, p.priority, p.max_threads, p.workers, p.suspended_workers,
+                 p.ready_count, p.executing)
+                for p in self._pools
+            ]
+        return build_pools_table(rows)
+
+    def _pool_names(self) -> list[str]:
+        return [p.name for p in self._pools]
+
+    def _pool_priorities(self) -> list[int]:
+        return [p.priority for p in self._pools]
+
+    def __repr__(self) -> str:
+        return (
+            f"<AsyncLoader pools={[p.name for p in self._pools]} scheduled={self._scheduled} "
+            f"finished={self._finished}{' paused' if not self._is_running else ''}>"
+        )
+
+
+__all__ = ["AsyncLoader", "LoadStatus"]

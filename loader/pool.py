@@ -1,0 +1,105 @@
+"""Pools: a name, a fixed priority, a mutable thread limit, and a ready queue.
+
+``Pool`` is the public, immutable description a loader is built from.  ``PoolState`` is the
+loader's running state for it; every field is guarded by the loader lock.
+
+The ready queue is a heap of ``(ready_seqno, slot)``: workers take the smallest seqno, which is
+FIFO by the time a job became ready.  A job leaves the queue early when it is cancelled or
+moved to a higher-priority pool; rather than search the heap we leave its entry behind and
+skip it when it surfaces (an entry is live only while the job's current seqno and pool still
+match it).  ``ready_count`` is the exact number of live entries.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from dataclasses import dataclass
+
+from .columns import Columns
+from .errors import AsyncLoadError
+
+
+class InvalidArgument(AsyncLoadError, ValueError):
+    """An argument has a value the loader cannot accept."""
+
+    code = 36
+    name = "BAD_ARGUMENTS"
+
+
+class UnknownPool(AsyncLoadError, LookupError):
+    """A pool id or name that the loader was not built with."""
+
+    code = 36
+    name = "BAD_ARGUMENTS"
+
+
+def resolve_max_threads(max_threads: int) -> int:
+    """0 means one thread per CPU core, as in ClickHouse."""
+    if isinstance(max_threads, bool) or not isinstance(max_threads, int):
+        raise InvalidArgument(f"max_threads must be an int >= 0, got {max_threads!r}")
+    if max_threads < 0:
+        raise InvalidArgument(
+            f"max_threads must be >= 0 (0 means one per CPU core), got {max_threads}"
+        )
+    return max_threads or os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A pool of workers.  Lower ``priority`` values are more urgent."""
+
+    name: str
+    max_threads: int = 0
+    priority: int = 0
+
+    def __post_init__(self) -> None:
+        resolve_max_threads(self.max_threads)
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise InvalidArgument(f"Pool {self.name!r}: priority must be an int")
+
+
+class PoolState:
+    __slots__ = (
+        "id", "name", "priority", "max_threads", "workers", "suspended_workers",
+        "executing", "ready_count", "_heap", "_columns",
+    )
+
+    def __init__(self, pool_id: int, pool: Pool, columns: Columns) -> None:
+        self.id = pool_id
+        self.name = pool.name
+        self.priority = pool.priority
+        self.max_threads = resolve_max_threads(pool.max_threads)
+        self.workers = 0  # spawned and not yet exited, suspended ones included
+        self.suspended_workers = 0  # blocked in wait() on a job of this same pool
+        self.executing = 0  # jobs this pool's workers are running now
+        self.ready_count = 0
+        self._heap: list[tuple[int, int]] = []
+        self._columns = columns
+
+    def push(self, seqno: int, slot: int) -> None:
+        heapq.heappush(self._heap, (seqno, slot))
+        self.ready_count += 1
+        # Stale entries pile up only when many jobs leave queues early.  Compacting only past
+        # twice the live size plus a margin keeps the cost amortized O(1) per push.
+        if len(self._heap) > 2 * self.ready_count + 1024:
+            self._heap = [e for e in self._heap if self._live(e)]
+            heapq.heapify(self._heap)
+
+    def discard(self) -> None:
+        """One live entry went stale (its job was cancelled or moved away)."""
+        self.ready_count -= 1
+
+    def pop(self) -> int:
+        """The slot of the ready job with the smallest seqno; the queue must not be empty."""
+        heap = self._heap
+        while True:
+            entry = heapq.heappop(heap)
+            if self._live(entry):
+                self.ready_count -= 1
+                return entry[1]
+
+    def _live(self, entry: tuple[int, int]) -> bool:
+        """Is this heap entry still its job's current place in this queue?"""
+        seqno, slot = entry
+        return self._columns.ready_seqno[slot] == seqno and self._columns.pool_id[slot] == self.id

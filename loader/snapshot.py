@@ -1,0 +1,161 @@
+"""Job state -> the Arrow tables behind ``system.asynchronous_loader`` and its pools table.
+
+The loader keeps its per-job state in columns (``array.array`` per field), so a snapshot only
+copies a dozen flat buffers while it holds the lock; everything here runs after the lock is
+released and builds Arrow arrays over those copies without touching a Python object per job.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+STATUS_NAMES = ("PENDING", "OK", "FAILED", "CANCELED")
+
+_TS = pa.timestamp("us", tz="UTC")
+STATUS_TYPE = pa.dictionary(pa.int8(), pa.string())
+
+#: The 22 columns of SPEC section 3, in order.
+SCHEMA = pa.schema(
+    [
+        pa.field("job", pa.string(), nullable=False),
+        pa.field("job_id", pa.uint64(), nullable=False),
+        pa.field("dependencies", pa.list_(pa.uint64()), nullable=False),
+        pa.field("dependencies_left", pa.uint64(), nullable=False),
+        pa.field("status", STATUS_TYPE, nullable=False),
+        pa.field("is_executing", pa.uint8(), nullable=False),
+        pa.field("is_blocked", pa.uint8(), nullable=False),
+        pa.field("is_ready", pa.uint8(), nullable=False),
+        pa.field("elapsed", pa.float64(), nullable=False),
+        pa.field("pool_id", pa.uint64(), nullable=False),
+        pa.field("pool", pa.string(), nullable=False),
+        pa.field("priority", pa.int64(), nullable=False),
+        pa.field("execution_pool_id", pa.uint64(), nullable=False),
+        pa.field("execution_pool", pa.string(), nullable=False),
+        pa.field("execution_priority", pa.int64(), nullable=False),
+        pa.field("ready_seqno", pa.uint64()),
+        pa.field("waiters", pa.uint64(), nullable=False),
+        pa.field("exception", pa.string()),
+        pa.field("schedule_time", _TS, nullable=False),
+        pa.field("enqueue_time", _TS),
+        pa.field("start_time", _TS),
+        pa.field("finish_time", _TS),
+    ]
+)
+
+#: ``system.asynchronous_loader_pools``: one row per pool.
+POOLS_SCHEMA = pa.schema(
+    [
+        pa.field("pool_id", pa.uint64(), nullable=False),
+        pa.field("pool", pa.string(), nullable=False),
+        pa.field("priority", pa.int64(), nullable=False),
+        pa.field("max_threads", pa.uint64(), nullable=False),
+        pa.field("workers", pa.uint64(), nullable=False),
+        pa.field("suspended_workers", pa.uint64(), nullable=False),
+        pa.field("ready_jobs", pa.uint64(), nullable=False),
+        pa.field("executing_jobs", pa.uint64(), nullable=False),
+    ]
+)
+
+
+def _buffer_array(values, arrow_type: pa.DataType) -> pa.Array:
+    """A zero-copy Arrow view of an ``array.array`` copy."""
+    return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
+
+
+def _times(values) -> pa.Array:
+    """Microsecond instants, 0 meaning NULL."""
+    raw = _buffer_array(values, pa.int64())
+    return pc.if_else(pc.equal(raw, 0), None, raw).cast(_TS)
+
+
+def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int],
+                now_us: int) -> pa.Table:
+    """Assemble the SPEC §3 table from copied columns, outside the loader lock."""
+    n = len(columns["names"])
+    status = _buffer_array(columns["status"], pa.int8())
+    left = _buffer_array(columns["dependencies_left"], pa.uint64())
+    seqno = _buffer_array(columns["ready_seqno"], pa.uint64())
+    pending = pc.equal(status, 0)
+    unblocked = pc.equal(left, 0)
+    is_ready = pc.and_(pending, pc.and_(unblocked, pc.not_equal(seqno, 0)))
+    is_executing = pc.and_(pending, pc.and_(unblocked, pc.equal(seqno, 0)))
+    is_blocked = pc.and_(pending, pc.invert(unblocked))
+
+    start = _buffer_array(columns["start_time"], pa.int64())
+    finish = _buffer_array(columns["finish_time"], pa.int64())
+    end = pc.if_else(pc.equal(finish, 0), now_us, finish)
+    elapsed = pc.if_else(
+        pc.equal(start, 0), 0.0, pc.divide(pc.subtract(end, start).cast(pa.float64()), 1e6)
+    )
+
+    pool_id = _buffer_array(columns["pool_id"], pa.uint64())
+    exec_pool_id = _buffer_array(columns["execution_pool_id"], pa.uint64())
+    names = pa.array(pool_names, pa.string())
+    priorities = pa.array(pool_priorities, pa.int64())
+
+    offsets = pa.array(columns["dep_offsets"], pa.int64()).cast(pa.int32())
+    deps = pa.ListArray.from_arrays(offsets, _buffer_array(columns["dep_ids"], pa.uint64()))
+
+    exceptions = [None] * n
+    for slot, error in columns["errors"].items():
+        exceptions[slot] = str(error)
+
+    table = pa.Table.from_arrays(
+        [
+            pa.array(columns["names"], pa.string()),
+            _job_ids(n),
+            deps,
+            left,
+            pa.DictionaryArray.from_arrays(status, pa.array(STATUS_NAMES, pa.string())),
+            is_executing.cast(pa.uint8()),
+            is_blocked.cast(pa.uint8()),
+            is_ready.cast(pa.uint8()),
+            elapsed,
+            pool_id,
+            pc.take(names, pool_id),
+            pc.take(priorities, pool_id),
+            exec_pool_id,
+            pc.take(names, exec_pool_id),
+            pc.take(priorities, exec_pool_id),
+            pc.if_else(pc.equal(seqno, 0), None, seqno),
+            _buffer_array(columns["waiters"], pa.uint64()),
+            pa.array(exceptions, pa.string()),
+            _buffer_array(columns["schedule_time"], pa.int64()).cast(_TS),
+            _times(columns["enqueue_time"]),
+            _times(columns["start_time"]),
+            _times(columns["finish_time"]),
+        ],
+        schema=SCHEMA,
+    )
+    # Rows by (job, job_id): rows are in job_id order and Arrow's sort is stable.
+    present = _buffer_array(columns["present"], pa.int8())
+    if n and pc.min(present).as_py() == 0:
+        keep = pc.indices_nonzero(present)
+        order = keep.take(pc.sort_indices(table["job"].take(keep)))
+    else:
+        order = pc.sort_indices(table["job"])
+    return table.take(order)
+
+
+_ids_cache: list[pa.Array] = [pa.array([], pa.uint64())]
+
+
+def _job_ids(n: int) -> pa.Array:
+    """1..n as uint64, sliced from a cached array that grows by doubling."""
+    ids = _ids_cache[0]
+    if len(ids) < n:
+        size = max(n, 2 * len(ids), 1024)
+        ids = pa.Array.from_buffers(
+            pa.uint64(), size, [None, pa.py_buffer(array("Q", range(1, size + 1)))]
+        )
+        _ids_cache[0] = ids
+    return ids.slice(0, n)
+
+
+def build_pools_table(rows: list[tuple]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [dict(zip(POOLS_SCHEMA.names, row, strict=True)) for row in rows], schema=POOLS_SCHEMA
+    )
