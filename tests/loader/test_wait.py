@@ -1,0 +1,362 @@
+"""Waiting on jobs.
+
+Ports upstream ``WaitersLimit``.  Our own (reference sections 2.7, 2.12, SPEC section 2):
+``wait`` returns the job's result, raises ``AsyncLoadWaitFailed`` unless ``no_throw``, times
+out with ``TimeoutError``; waits from inside a job inherit priority to the waiter's execution
+pool and suspend the waiter (a spawned replacement runs the waited job); ``LogicalError`` for a
+wait on a dependent job, on itself, or on an unscheduled job; waiter hooks.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from loader_testkit import TIMEOUT, Counter, Recorder, join_thread, noop, run_in_thread, wait_until
+
+from loader import (
+    AsyncLoadFailed,
+    AsyncLoadWaitFailed,
+    LoadJob,
+    LoadStatus,
+    LogicalError,
+    current_pool_or,
+    wait_load,
+)
+
+
+class TooManyWaiters(Exception):
+    pass
+
+
+def test_waiters_limit(make_loader, syncs):
+    """Upstream WaitersLimit: the increment hook refuses the sixth waiter and later ones."""
+    loader = make_loader(16)
+    waiters_lock = threading.Lock()
+    waiters_total = [0]
+    waiters_limit = 5
+
+    def waiters_inc(job):
+        with waiters_lock:
+            if waiters_total[0] >= waiters_limit:
+                raise TooManyWaiters(f"Too many waiters: {waiters_total[0]}")
+            waiters_total[0] += 1
+
+    def waiters_dec(job):
+        with waiters_lock:
+            waiters_total[0] -= 1
+
+    sync = syncs.barrier(2)
+    loader.unpause()
+
+    def job_func(loader, job):
+        sync.wait()  # (A)
+
+    job = LoadJob(
+        job_func, name="job", on_waiters_increment=waiters_inc, on_waiters_decrement=waiters_dec
+    )
+    loader.schedule(job)
+
+    failure = Recorder()
+    success = Counter()
+
+    def waiter():
+        try:
+            loader.wait(job, timeout=TIMEOUT)
+            success.add()
+        except Exception as error:  # counted: the test checks which ones failed
+            failure.add(error)
+
+    threads = [threading.Thread(target=waiter, daemon=True) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: len(failure) == 5, what="five refused waiters")
+    assert job.waiters_count == 5
+
+    sync.wait()  # (A)
+    for thread in threads:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+
+    assert success.get() == 5
+    assert len(failure) == 5
+    assert all(isinstance(error, TooManyWaiters) for error in failure.snapshot())
+    assert waiters_total[0] == 0
+    assert job.waiters_count == 0
+    loader.wait_all(timeout=TIMEOUT)
+
+
+def test_refused_wait_propagates_even_with_no_throw(make_loader):
+    loader = make_loader(1)
+    calls = Recorder()
+
+    def refuse(job):
+        calls.add("inc")
+        raise TooManyWaiters("no")
+
+    job = LoadJob(
+        noop,
+        name="job",
+        on_waiters_increment=refuse,
+        on_waiters_decrement=lambda job: calls.add("dec"),
+    )
+    loader.schedule(job)
+    with pytest.raises(TooManyWaiters):
+        loader.wait(job, no_throw=True, timeout=TIMEOUT)
+    assert calls.snapshot() == ["inc"]  # the decrement hook is not called
+    assert job.waiters_count == 0
+    loader.unpause()
+    loader.wait_all(timeout=TIMEOUT)
+    # a finished job needs no blocking: the hooks are not called at all
+    loader.wait(job, timeout=TIMEOUT)
+    assert calls.snapshot() == ["inc"]
+
+
+def test_hooks_bracket_each_blocking_wait(make_loader, syncs):
+    loader = make_loader(1, paused=False)
+    release = syncs.event()
+    calls = Recorder()
+    job = LoadJob(
+        lambda loader, job: release.wait(TIMEOUT),
+        name="job",
+        on_waiters_increment=lambda job: calls.add(("inc", job.name)),
+        on_waiters_decrement=lambda job: calls.add(("dec", job.name)),
+    )
+    loader.schedule(job)
+    waiters = [run_in_thread(lambda: loader.wait(job, timeout=TIMEOUT)) for _ in range(3)]
+    wait_until(lambda: job.waiters_count == 3)
+    release.set()
+    for thread, outcome in waiters:
+        assert join_thread(thread, outcome) is True
+    assert sorted(calls.snapshot()) == [("dec", "job")] * 3 + [("inc", "job")] * 3
+
+
+def test_wait_returns_result(make_loader):
+    loader = make_loader(2, paused=False)
+    job = LoadJob(lambda loader, job: {"answer": 42}, name="job")
+    loader.schedule(job)
+    assert loader.wait(job, timeout=TIMEOUT) == {"answer": 42}
+    assert loader.wait(job) == {"answer": 42}  # finished: returns at once
+    assert loader.wait(job, no_throw=True) == {"answer": 42}
+
+
+def test_wait_timeout(make_loader):
+    loader = make_loader(1)
+    job = LoadJob(noop, name="job")
+    loader.schedule(job)
+    with pytest.raises(TimeoutError):
+        loader.wait(job, timeout=0.05)
+    assert job.waiters_count == 0
+    assert job.status == LoadStatus.PENDING
+    loader.unpause()
+    loader.wait(job, timeout=TIMEOUT)
+
+
+def test_wait_failed_job_no_throw(make_loader):
+    loader = make_loader(1, paused=False)
+
+    def fail(loader, job):
+        raise KeyError("k")
+
+    job = LoadJob(fail, name="job")
+    loader.schedule(job)
+    loader.wait(job, no_throw=True, timeout=TIMEOUT)
+    assert job.status == LoadStatus.FAILED
+    with pytest.raises(AsyncLoadWaitFailed) as info:
+        loader.wait(job)
+    assert "ASYNC_LOAD_FAILED" in info.value.message
+
+
+def test_wait_on_unscheduled_job(make_loader):
+    loader = make_loader(1, paused=False)
+    job = LoadJob(noop, name="never")
+    with pytest.raises(LogicalError) as info:
+        loader.wait(job, timeout=TIMEOUT)
+    assert info.value.code == 49
+    assert "waits for not scheduled load job 'never'" in info.value.message
+
+    seen = {}
+
+    def waiter(loader, me):
+        try:
+            loader.wait(job, timeout=TIMEOUT)
+        except LogicalError as error:
+            seen["message"] = error.message
+
+    outer = LoadJob(waiter, name="outer")
+    loader.schedule(outer)
+    loader.wait(outer, timeout=TIMEOUT)
+    # The reference text, optionally followed by a hint.
+    assert seen["message"].startswith("Load job 'outer' waits for not scheduled load job 'never'")
+
+
+def test_wait_on_dependent_job_is_a_logical_error(make_loader):
+    loader = make_loader(2, paused=False)
+    seen = Recorder()
+    jobs = {}
+
+    def first(loader, job):
+        try:
+            loader.wait(jobs["third"], timeout=TIMEOUT)
+        except LogicalError as error:
+            seen.add(error.message)
+
+    a = LoadJob(first, name="first")
+    b = LoadJob(noop, name="second", dependencies=[a])
+    c = LoadJob(noop, name="third", dependencies=[b])
+    jobs["third"] = c
+    loader.schedule(c)
+    loader.wait_all(timeout=TIMEOUT)
+    assert seen.snapshot() == ["Load job 'first' waits for dependent load job 'third'"]
+    assert [job.status for job in (a, b, c)] == [LoadStatus.OK] * 3
+
+
+def test_wait_on_itself_is_a_logical_error(make_loader):
+    loader = make_loader(1, paused=False)
+
+    def selfish(loader, job):
+        loader.wait(job, timeout=TIMEOUT)
+
+    job = LoadJob(selfish, name="selfish")
+    loader.schedule(job)
+    loader.wait(job, no_throw=True, timeout=TIMEOUT)
+    assert job.status == LoadStatus.FAILED
+    assert isinstance(job.exception, AsyncLoadFailed)
+    cause = job.exception.__cause__
+    assert isinstance(cause, LogicalError)
+    assert cause.message == "Load job 'selfish' waits for dependent load job 'selfish'"
+
+
+def test_wait_on_diamond_dependency_graph_is_fast(make_loader):
+    """The dependent-wait search needs a visited set: 2**40 paths otherwise."""
+    loader = make_loader(2)
+    layers = [[LoadJob(noop, name="bottom")]]
+    for level in range(40):
+        below = layers[-1]
+        layers.append([LoadJob(noop, name=f"l{level}{side}", dependencies=below) for side in "ab"])
+    top = layers[-1][0]
+    unrelated_holder = {}
+
+    def waiter(loader, job):
+        return loader.wait(unrelated_holder["top"], timeout=TIMEOUT)
+
+    outer = LoadJob(waiter, name="outer")
+    unrelated_holder["top"] = top
+    loader.schedule(top)
+    loader.schedule(outer)
+    loader.unpause()
+    loader.wait(outer, timeout=TIMEOUT)
+    assert outer.status == LoadStatus.OK
+
+
+def test_wait_inherits_priority_to_the_waiters_execution_pool(make_loader):
+    """A high-pool job waits on a low-pool job: without inheritance nothing could run it
+    (the low pool is gated while the high pool is busy).  The waited job and its dependency
+    move to the high pool and run there on a spawned worker."""
+    loader = make_loader((1, 0), (1, 1))  # pool 0 is more urgent
+    seen = {}
+    dep = LoadJob(lambda loader, job: "dep", name="dep", pool=1)
+    waited = LoadJob(lambda loader, job: "waited", name="waited", pool=1, dependencies=[dep])
+
+    def waiter(loader, job):
+        seen["pool_or"] = current_pool_or(1)
+        seen["result"] = loader.wait(waited, timeout=TIMEOUT)
+        seen["suspended_after"] = loader.suspended_workers_count(0)
+
+    outer = LoadJob(waiter, name="outer", pool=0)
+    loader.schedule([waited, outer])
+    loader.unpause()
+    loader.wait_all(timeout=TIMEOUT)
+
+    assert outer.status == LoadStatus.OK, outer.exception
+    assert seen == {"pool_or": 0, "result": "waited", "suspended_after": 0}
+    assert (waited.pool_id, waited.execution_pool_id) == (0, 0)
+    assert (dep.pool_id, dep.execution_pool_id) == (0, 0)
+    assert loader.suspended_workers_count(0) == 0
+
+
+def test_suspended_worker_is_counted_while_waiting_in_same_pool(make_loader, syncs):
+    loader = make_loader(1)
+    release = syncs.event()
+    observed = {}
+    child = LoadJob(lambda loader, job: release.wait(TIMEOUT), name="child")
+
+    def parent(loader, job):
+        return loader.wait(child, timeout=TIMEOUT)
+
+    outer = LoadJob(parent, name="parent")
+    loader.schedule(outer)  # the smaller ready_seqno: the only worker takes it first
+    loader.schedule(child)
+    loader.unpause()
+    wait_until(lambda: child.waiters_count == 1 and child.start_time is not None)
+    observed["suspended"] = loader.suspended_workers_count(0)
+    release.set()
+    loader.wait_all(timeout=TIMEOUT)
+    assert observed["suspended"] == 1
+    assert loader.suspended_workers_count(0) == 0
+    assert outer.result is True
+
+
+def test_wait_on_higher_priority_pool_is_a_plain_wait(make_loader, syncs):
+    loader = make_loader((1, 0), (1, -1), paused=False)
+    release = syncs.event()
+    high_scheduled = syncs.event()
+    high = LoadJob(lambda loader, job: release.wait(TIMEOUT), name="high", pool=1)
+    observed = {}
+
+    def low_waiter(loader, job):
+        assert high_scheduled.wait(TIMEOUT)
+        return loader.wait(high, timeout=TIMEOUT)
+
+    low = LoadJob(low_waiter, name="low", pool=0)
+    loader.schedule(low)
+    wait_until(lambda: low.start_time is not None)
+    loader.schedule(high)  # more urgent: spawns at once, next to the running low job
+    high_scheduled.set()
+    wait_until(lambda: high.waiters_count == 1)
+    observed["suspended"] = (loader.suspended_workers_count(0), loader.suspended_workers_count(1))
+    release.set()
+    loader.wait_all(timeout=TIMEOUT)
+    assert observed["suspended"] == (0, 0)
+    assert high.pool_id == 1 and low.result is True
+
+
+def test_waiters_count_tracks_blocked_threads(make_loader):
+    loader = make_loader(1)
+    job = LoadJob(noop, name="job")
+    loader.schedule(job)
+    waiters = [run_in_thread(lambda: loader.wait(job, timeout=TIMEOUT)) for _ in range(4)]
+    wait_until(lambda: job.waiters_count == 4)
+    loader.unpause()
+    for thread, outcome in waiters:
+        join_thread(thread, outcome)
+    assert job.waiters_count == 0
+
+
+def test_wait_load_helper(make_loader):
+    from loader import LoadTask
+
+    loader = make_loader((1, 0), (1, -1), paused=False)
+    dep = LoadJob(lambda loader, job: "dep", name="dep")
+    goal = LoadJob(lambda loader, job: "goal", name="goal", dependencies=[dep])
+    task = LoadTask(loader, [dep, goal], goals=[goal])
+    wait_load(loader, task, pool=1)
+    assert goal.status == LoadStatus.OK and goal.result == "goal"
+    assert goal.pool_id == 1 and dep.pool_id == 1
+    assert goal.execution_pool_id == 1
+    task.remove()
+
+
+def test_wait_load_no_throw(make_loader):
+    from loader import LoadTask
+
+    loader = make_loader(1, paused=False)
+
+    def fail(loader, job):
+        raise ValueError("x")
+
+    task = LoadTask(loader, [LoadJob(fail, name="bad")])
+    wait_load(loader, task, no_throw=True)
+    with pytest.raises(AsyncLoadWaitFailed):
+        wait_load(loader, task)
+    task.remove()
