@@ -211,6 +211,7 @@ class AsyncLoader:
             if self._scheduled == 0:
                 self._old_jobs = self._finished
                 self._busy_start = now
+                self._last_progress_log = time.monotonic()
             cols = self._columns
             for job, pool in zip(new, pools, strict=True):
                 deps_ids = [d._slot + 1 if d._slot >= 0 else 0 for d in job._dependencies]
