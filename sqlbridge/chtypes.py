@@ -1,0 +1,206 @@
+"""ClickHouse type names for Arrow columns.
+
+The output formats need a ClickHouse type for every column: JSON prints it in ``meta``,
+``*WithNamesAndTypes`` print it in a header line, and Pretty/Markdown align numbers to the
+right.  A column may carry its exact type in the field metadata (``b"clickhouse_type"``: the
+session attaches ``Enum8(...)``, ``Nullable(UInt64)`` and so on to the system-table columns);
+everything else is inferred from the Arrow type the way ClickHouse's Arrow reader would.
+
+The small parser at the bottom splits a type name into its parts so that the renderers can ask
+"is this nullable?", "is this a number?" without re-implementing the grammar everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.types as pat
+
+__all__ = ["clickhouse_type", "parse_type", "CHType", "unwrap"]
+
+METADATA_KEY = b"clickhouse_type"
+
+_INTS = {
+    pa.int8(): "Int8",
+    pa.int16(): "Int16",
+    pa.int32(): "Int32",
+    pa.int64(): "Int64",
+    pa.uint8(): "UInt8",
+    pa.uint16(): "UInt16",
+    pa.uint32(): "UInt32",
+    pa.uint64(): "UInt64",
+    pa.float16(): "Float32",
+    pa.float32(): "Float32",
+    pa.float64(): "Float64",
+}
+
+_TIME_UNITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+
+# Types ClickHouse never wraps in Nullable(...).
+_NEVER_NULLABLE = ("Array(", "Tuple(", "Map(", "LowCardinality(", "Nullable(")
+
+
+def clickhouse_type(field: pa.Field, column: pa.ChunkedArray | pa.Array | None = None) -> str:
+    """The ClickHouse type name of ``field``.
+
+    ``field.metadata[b"clickhouse_type"]`` wins verbatim.  Otherwise the type is inferred from
+    the Arrow type, and wrapped in ``Nullable(...)`` when ``column`` actually holds a null (a
+    nullable Arrow field without nulls maps to the plain type, as a ClickHouse expression
+    usually would).
+    """
+    if field.metadata and METADATA_KEY in field.metadata:
+        return field.metadata[METADATA_KEY].decode()
+    name = _arrow_to_clickhouse(field.type)
+    if column is not None and column.null_count and not name.startswith(_NEVER_NULLABLE):
+        name = f"Nullable({name})"
+    return name
+
+
+def _arrow_to_clickhouse(t: pa.DataType, inner: bool = False) -> str:
+    if t in _INTS:
+        return _INTS[t]
+    if pat.is_boolean(t):
+        return "Bool"
+    if pat.is_string(t) or pat.is_large_string(t) or pat.is_string_view(t):
+        return "String"
+    if pat.is_binary(t) or pat.is_large_binary(t) or pat.is_binary_view(t):
+        return "String"
+    if pat.is_fixed_size_binary(t):
+        return f"FixedString({t.byte_width})"
+    if pat.is_timestamp(t):
+        scale = _TIME_UNITS[t.unit]
+        return "DateTime" if scale == 0 else f"DateTime64({scale})"
+    if pat.is_date(t):
+        # ClickHouse reads an Arrow date32 as Date32; DuckDB's DATE is what users mean by
+        # "a date", and ClickHouse prints Date and Date32 identically.
+        return "Date"
+    if pat.is_decimal(t):
+        return f"Decimal({t.precision}, {t.scale})"
+    if pat.is_dictionary(t):
+        value = _arrow_to_clickhouse(t.value_type, inner=True)
+        return f"LowCardinality({value})"
+    if pat.is_list(t) or pat.is_large_list(t) or pat.is_fixed_size_list(t) or pat.is_list_view(t):
+        return f"Array({_element_type(t.value_field)})"
+    if pat.is_map(t):
+        key = _arrow_to_clickhouse(t.key_type, inner=True)
+        return f"Map({key}, {_element_type(t.item_field)})"
+    if pat.is_struct(t):
+        parts = ", ".join(f"{_tuple_name(f.name)} {_element_type(f)}" for f in t)
+        return f"Tuple({parts})"
+    if pat.is_null(t):
+        return "Nullable(Nothing)"
+    # Durations, intervals, times: rendered as text, so call them strings.
+    return "String"
+
+
+def _element_type(field: pa.Field) -> str:
+    """Element types of arrays/maps/tuples: Nullable when Arrow allows nulls there.
+
+    The element values are not scanned (they may be large); Arrow's ``nullable`` flag on the
+    child field is the contract, and it is what ClickHouse's Arrow reader uses too.  Our own
+    tables declare list children non-null where they never hold nulls.
+    """
+    name = _arrow_to_clickhouse(field.type, inner=True)
+    if field.nullable and not name.startswith(_NEVER_NULLABLE) and not pat.is_null(field.type):
+        return f"Nullable({name})"
+    return name
+
+
+def _tuple_name(name: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        return name
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+@dataclass(frozen=True)
+class CHType:
+    """A parsed ClickHouse type: ``name`` and its arguments (nested types or raw text)."""
+
+    name: str
+    args: tuple = ()
+
+    @property
+    def nullable(self) -> bool:
+        return self.name == "Nullable"
+
+    @property
+    def base(self) -> CHType:
+        """The type without Nullable/LowCardinality wrappers."""
+        return unwrap(self)
+
+    def is_number(self) -> bool:
+        """ClickHouse's ``isNumber``: integers, floats, decimals (not Bool, not dates)."""
+        n = self.base.name
+        return n.startswith(("Int", "UInt", "Float", "Decimal", "BFloat"))
+
+    def align_right(self) -> bool:
+        """``shouldAlignRightInPrettyFormats``: numbers, dates and times."""
+        n = self.base.name
+        return self.is_number() or n.startswith(("Date", "Time"))
+
+
+def unwrap(t: CHType) -> CHType:
+    while t.name in ("Nullable", "LowCardinality") and t.args:
+        t = t.args[0]
+    return t
+
+
+def parse_type(text: str) -> CHType:
+    """Parse a ClickHouse type name; unknown shapes keep their arguments as raw strings."""
+    return _parse(text, 0)[1]
+
+
+def _parse(text: str, pos: int) -> tuple[int, CHType]:
+    m = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)").match(text, pos)
+    if not m:
+        return len(text), CHType(text.strip())
+    name, pos = m.group(1), m.end()
+    if pos >= len(text) or text[pos] != "(":
+        return pos, CHType(name)
+    args = []
+    pos += 1
+    while True:
+        start, depth, quote = pos, 0, ""
+        # find the extent of one argument
+        while pos < len(text):
+            c = text[pos]
+            if quote:
+                if c == "\\":
+                    pos += 1
+                elif c == quote:
+                    quote = ""
+            elif c in "'`":
+                quote = c
+            elif c == "(":
+                depth += 1
+            elif c == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif c == "," and depth == 0:
+                break
+            pos += 1
+        raw = text[start:pos].strip()
+        args.append(_parse_arg(name, raw))
+        if pos >= len(text) or text[pos] == ")":
+            pos += 1
+            break
+        pos += 1
+    return pos, CHType(name, tuple(args))
+
+
+_TYPE_ARGS = {"Nullable", "LowCardinality", "Array", "Map"}
+
+
+def _parse_arg(outer: str, raw: str):
+    if outer in _TYPE_ARGS:
+        return _parse(raw, 0)[1]
+    if outer in ("Tuple", "Nested", "Variant"):
+        # ``name Type`` or just ``Type``
+        m = re.match(r"(`(?:[^`\\]|\\.)*`|[A-Za-z_][A-Za-z0-9_]*)\s+(\S.*)$", raw, re.S)
+        if m and "(" not in m.group(1):
+            return (m.group(1).strip("`"), _parse(m.group(2), 0)[1])
+        return (None, _parse(raw, 0)[1])
+    return raw

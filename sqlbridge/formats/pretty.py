@@ -1,0 +1,250 @@
+"""Pretty, PrettyCompact and PrettySpace (and their NoEscapes/MonoBlock spellings).
+
+A port of ClickHouse 26.9's ``PrettyBlockOutputFormat`` with ``output_format_pretty_color=0``
+(we cannot know that we write to a terminal, so NoEscapes changes nothing) and the other
+settings at their defaults:
+
+* row numbers (``1.``) in a left margin as wide as the largest number plus ``. ``;
+* column names centred on nothing: right-aligned over numbers and dates, left otherwise, set
+  into the top border in PrettyCompact; names longer than 28 columns that are not identifiers
+  are cut in the middle with ``⋯``;
+* values written raw; a value with newlines spans several lines (``↴`` at a line end, ``↳`` at
+  the start of its continuation); a value wider than 10000 columns is cut with ``⋯``;
+* widths measured like a terminal (wide CJK characters count 2, tabs jump to multiples of 8);
+* a ``-- 2.00 million`` tip after rows whose last column is a number above a million;
+* the column names repeated at the bottom from 50 rows on;
+* more than 1000 rows: the first 500 and the last 500 with a ``─ ─ ─`` line between, then
+  ``Showed 1000 out of N rows.`` (printed from 1000 rows on);
+* a short (<= 10 rows) table of 5+ columns that is at least 250 columns wide or has a
+  multi-line value falls back to the Vertical layout.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyarrow as pa
+
+from . import _width, vertical
+from ._values import columns_of, serialize_column, zone
+
+MAX_ROWS = 1000
+MAX_COLUMN_PAD_WIDTH = 250
+MAX_VALUE_WIDTH = 10000
+FOOTER_MIN_ROWS = 50
+FALLBACK_MAX_ROWS = 10
+FALLBACK_MIN_COLUMNS = 5
+FALLBACK_MIN_WIDTH = 250
+NULL = "ᴺᵁᴸᴸ"
+
+# (left, fill, middle, right) for each kind of border line
+_TOP = ("┏", "━", "┳", "┓")
+_HEADER_END = ("┡", "━", "╇", "┩")
+_SEPARATOR = ("├", "─", "┼", "┤")
+_BOTTOM = ("└", "─", "┴", "┘")
+_FOOTER_BEGIN = ("┢", "━", "╈", "┪")
+_FOOTER_END = ("┗", "━", "┻", "┛")
+_COMPACT_TOP = ("┌", "─", "┬", "┐")
+
+
+def _displayed(num_rows: int) -> list[int]:
+    """Indices of the rows shown: all, or the first and last halves of MAX_ROWS."""
+    if num_rows <= MAX_ROWS:
+        return list(range(num_rows))
+    head = (MAX_ROWS + 1) // 2
+    return list(range(head)) + list(range(num_rows - MAX_ROWS // 2, num_rows))
+
+
+def _line(widths: list[int], parts: tuple[str, str, str, str], margin: str) -> str:
+    left, fill, middle, right = parts
+    return margin + left + middle.join(fill * (w + 2) for w in widths) + right + "\n"
+
+
+def _fragments(value: str):
+    """The lines of a value as ClickHouse iterates them (no empty piece after a final \\n)."""
+    start = 0
+    while start < len(value):
+        nl = value.find("\n", start)
+        end = len(value) if nl < 0 else nl
+        yield value[start:end]
+        start = end + 1
+
+
+class _Cell:
+    """Writes one value line by line (``writeValueWithPadding``)."""
+
+    __slots__ = ("value", "offset")
+
+    def __init__(self, value: str):
+        self.value = value
+        self.offset = 0
+
+    def done(self) -> bool:
+        return self.offset == len(self.value)
+
+    def line(self, pad_to: int, cut_to: int, right: bool, prefix: int) -> str:
+        value = self.value
+        continuation = 0 < self.offset < len(value)
+        if self.offset == len(value):
+            fragment, fragment_width = "", 0
+        else:
+            nl = value.find("\n", self.offset)
+            end = len(value) if nl < 0 else nl
+            fragment = value[self.offset : end]
+            fragment_width = _width.width(fragment, prefix)
+            self.offset = end
+        is_cut = bool(cut_to) and fragment_width > cut_to
+        if is_cut:
+            fragment = _width.cut(fragment, prefix, MAX_VALUE_WIDTH) + "⋯"
+            fragment_width = MAX_VALUE_WIDTH
+        padding = " " * max(0, pad_to - fragment_width)
+        out = "↳" if continuation else " "
+        out += padding + fragment if right else fragment + padding
+        if self.offset != len(value):
+            out += "↴"
+        elif not is_cut:
+            out += " "
+        if self.offset < len(value):
+            self.offset += 1
+        return out
+
+
+def render(table: pa.Table, style: str, *, time_zone=None, **_) -> str:
+    """``style`` is ``full`` (Pretty), ``compact`` (PrettyCompact) or ``space`` (PrettySpace)."""
+    num_rows = table.num_rows
+    if num_rows == 0 or table.num_columns == 0:
+        return ""
+    tz = zone(time_zone)
+    rows = _displayed(num_rows)
+    if num_rows > MAX_ROWS:
+        shown = pa.concat_tables(
+            [
+                table.slice(0, (MAX_ROWS + 1) // 2),
+                table.slice(num_rows - MAX_ROWS // 2),
+            ]
+        )
+    else:
+        shown = table
+    cols = columns_of(shown)
+    values = [serialize_column(c, "text", tz, NULL).to_pylist() for c in cols]
+
+    number_width = int(math.floor(math.log10(num_rows))) + 3
+    margin = " " * number_width
+    base_prefix = number_width + (1 if style == "space" else 2)
+
+    # calculateWidths: note the running prefix (tabs depend on where a column starts)
+    widths: list[int] = []
+    names: list[tuple[str, int]] = []
+    has_newlines = False
+    prefix = base_prefix
+    for column in values:
+        widest = 0
+        for v in column:
+            if len(v) > MAX_VALUE_WIDTH and len(v.encode()) > MAX_VALUE_WIDTH * 4:
+                v = v.encode()[: MAX_VALUE_WIDTH * 4].decode("utf-8", "ignore")
+            if "\n" in v:
+                has_newlines = True
+            for fragment in _fragments(v):
+                w = _width.width(fragment, prefix)
+                widest = max(widest, min(MAX_COLUMN_PAD_WIDTH, MAX_VALUE_WIDTH, w))
+        name, name_width = vertical.truncate_name(
+            cols[len(widths)].name, max(widest, vertical.NAME_CUT_TO)
+        )
+        name_width = min(MAX_COLUMN_PAD_WIDTH, name_width)
+        names.append((name, name_width))
+        widths.append(max(widest, name_width))
+        prefix += widths[-1] + 3
+
+    if (
+        num_rows <= FALLBACK_MAX_ROWS
+        and len(cols) >= FALLBACK_MIN_COLUMNS
+        and (sum(widths) >= FALLBACK_MIN_WIDTH or has_newlines)
+    ):
+        return vertical.render_rows(cols, num_rows, tz)
+
+    cut_to = 0 if (num_rows == 1 and len(cols) == 1) else MAX_VALUE_WIDTH
+    right = [c.align_right for c in cols]
+    tip_values = vertical.tips(cols[-1], len(rows)) if cols[-1].is_number else None
+
+    out: list[str] = []
+    full, compact, space = style == "full", style == "compact", style == "space"
+
+    def write_names(top: bool) -> None:
+        corner = _COMPACT_TOP if top else _BOTTOM
+        parts = [margin]
+        if full:
+            parts.append("┃ ")
+        elif compact:
+            parts.append(corner[0] + "─")
+        else:
+            parts.append(" ")
+        for i, (name, name_width) in enumerate(names):
+            if i:
+                parts.append(" ┃ " if full else ("─" + corner[2] + "─" if compact else "   "))
+            padding = ("─" if compact else " ") * (widths[i] - name_width)
+            parts.append(padding + name if right[i] else name + padding)
+        if full:
+            parts.append(" ┃")
+        elif compact:
+            parts.append("─" + corner[3])
+        parts.append("\n")
+        out.append("".join(parts))
+
+    separator = _line(widths, _SEPARATOR, margin) if full else ""
+    if full:
+        out.append(_line(widths, _TOP, margin))
+    write_names(True)
+    if full:
+        out.append(_line(widths, _HEADER_END, margin))
+    elif space:
+        out.append("\n")
+
+    filler_size = sum(w + 3 for w in widths) + (-2 if space else 1)
+    filler = margin + "".join(" " if i % 2 else "─" for i in range(filler_size)) + "\n"
+
+    for k, i in enumerate(rows):
+        if k and i != rows[k - 1] + 1:
+            out.append(separator)
+            out.append(filler)
+        if i:
+            out.append(separator)
+        cells = [_Cell(column[k]) for column in values]
+        tip = tip_values[k] if tip_values else ""
+        first = True
+        while True:
+            if first:
+                number = f"{i + 1}. "
+                out.append(" " * (number_width - len(number)) + number)
+                first = False
+            else:
+                out.append(margin)
+            for j, cell in enumerate(cells):
+                if not space:
+                    out.append("│")
+                elif j:
+                    out.append(" ")
+                out.append(cell.line(widths[j], cut_to, right[j], base_prefix))
+            if not space:
+                out.append("│")
+            out.append(tip)
+            out.append("\n")
+            if all(cell.done() for cell in cells):
+                break
+
+    if num_rows >= FOOTER_MIN_ROWS:
+        if full:
+            out.append(_line(widths, _FOOTER_BEGIN, margin))
+        elif space:
+            out.append("\n")
+        write_names(False)
+        if full:
+            out.append(_line(widths, _FOOTER_END, margin))
+        elif space:
+            out.append("\n")
+    elif not space:
+        out.append(_line(widths, _BOTTOM, margin))
+    if num_rows >= MAX_ROWS:
+        if space:
+            out.append("\n")
+        out.append(f"Showed {min(num_rows, MAX_ROWS)} out of {num_rows} rows.\n")
+    return "".join(out)

@@ -1,0 +1,15 @@
+"""Values: SQL tuples ``(1,'a',NULL),(2,'b',NULL)`` as an INSERT would take them, no newline."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ._values import columns_of, join_columns, joined, serialize_column, wrap, zone
+
+
+def render(table: pa.Table, *, time_zone=None, **_) -> str:
+    cols = columns_of(table)
+    tz = zone(time_zone)
+    cells = [serialize_column(c, "quoted", tz, "NULL") for c in cols]
+    rows = wrap(join_columns(cells, ",", table.num_rows), "(", ")")
+    return joined(rows, ",")[:-1] if table.num_rows else ""
