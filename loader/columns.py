@@ -43,23 +43,28 @@ class Columns:
     def __len__(self) -> int:
         return len(self.names)
 
-    def append(self, name: str, pool: int, dependency_ids: list[int], now: int) -> int:
-        slot = len(self.names)
-        self.names.append(name)
-        self.status.append(0)
-        self.present.append(1)
-        self.dependencies_left.append(0)
-        self.ready_seqno.append(0)
-        self.pool_id.append(pool)
-        self.execution_pool_id.append(pool)
-        self.waiters.append(0)
-        self.schedule_time.append(now)
-        self.enqueue_time.append(0)
-        self.start_time.append(0)
-        self.finish_time.append(0)
-        self.dep_ids.extend(dependency_ids)
-        self.dep_offsets.append(len(self.dep_ids))
-        return slot
+    def extend(
+        self, names: list[str], pools: list[int], dep_ids: list[int], dep_counts: list[int],
+        now: int,
+    ) -> None:
+        """Append one row per new job, column by column (far cheaper than row by row)."""
+        k = len(names)
+        zeros = bytes(8 * k)
+        self.names.extend(names)
+        self.status.frombytes(bytes(k))
+        self.present.frombytes(b"\x01" * k)
+        for column in (self.dependencies_left, self.ready_seqno, self.waiters,
+                       self.enqueue_time, self.start_time, self.finish_time):
+            column.frombytes(zeros)
+        self.pool_id.extend(pools)
+        self.execution_pool_id.extend(pools)
+        self.schedule_time.extend([now] * k)
+        self.dep_ids.extend(dep_ids)
+        offsets = self.dep_offsets
+        end = offsets[-1]
+        for count in dep_counts:
+            end += count
+            offsets.append(end)
 
     def copy(self) -> dict[str, object]:
         """Every column, copied; call under the loader lock."""

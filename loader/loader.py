@@ -113,7 +113,8 @@ class AsyncLoader:
         self._pools = [PoolState(i, p, self._columns) for i, p in enumerate(pools)]
         self._pool_by_name = {p.name: p.id for p in self._pools}
         self._jobs: list[LoadJob | None] = []  # by slot; None once removed
-        self._dependents: list[list[int] | None] = []  # by slot; only while pending
+        # By slot: the pending jobs that wait on it; None until it has one, and once finished.
+        self._dependents: list[list[int] | None] = []
         self._scheduled = 0  # pending jobs
         self._finished = 0  # finished jobs not yet removed
         self._is_running = not paused
@@ -204,7 +205,7 @@ class AsyncLoader:
                 return
             if self._shutdown:
                 raise AsyncLoadCanceled("AsyncLoader was shut down")
-            pools = [self._pool(job._pool).id for job in new]
+            pools = self._resolve_pools(new)
             self._check_cycles(new)
             # Nothing below may raise: a half-registered graph would be worse than any error.
             now = _now_us()
@@ -212,26 +213,42 @@ class AsyncLoader:
                 self._old_jobs = self._finished
                 self._busy_start = now
                 self._last_progress_log = time.monotonic()
-            cols = self._columns
-            for job, pool in zip(new, pools, strict=True):
-                deps_ids = [d._slot + 1 if d._slot >= 0 else 0 for d in job._dependencies]
-                slot = cols.append(job.name, pool, deps_ids, now)
-                job._loader, job._slot, job._pool = self, slot, pool
-                self._jobs.append(job)
-                self._dependents.append([])
-            # Dependencies registered in this same call had slot -1 above; fix their ids.
+            # Ids of new jobs are known before they are set on the jobs, which happens only
+            # once their rows exist, so a lock-free reader of job.status never sees a slot
+            # without a row.
+            base = len(self._jobs)
+            new_id = {id(job): slot + 1 for slot, job in enumerate(new, base)}
+            dep_ids: list[int] = []
+            dep_counts: list[int] = []
             for job in new:
-                if any(d._slot + 1 > job._slot + 1 for d in job._dependencies):
-                    base = cols.dep_offsets[job._slot]
-                    for i, d in enumerate(job._dependencies):
-                        cols.dep_ids[base + i] = d._slot + 1
+                deps = job._dependencies
+                if deps:
+                    dep_ids.extend([d._slot + 1 or new_id[id(d)] for d in deps])
+                dep_counts.append(len(deps))
+            self._columns.extend([job.name for job in new], pools, dep_ids, dep_counts, now)
+            for slot, (job, pool) in enumerate(zip(new, pools, strict=True), base):
+                job._pool = pool
+                job._loader = self
+                job._slot = slot
+            self._jobs.extend(new)
+            self._dependents.extend([None] * len(new))
             self._scheduled += len(new)
             if self._log_events:
                 for job in new:
                     logger.debug("Schedule load job '%s' into %s", job.name,
-                                 self._pools[cols.pool_id[job._slot]].name)
+                                 self._pools[job._pool].name)
             self._link(new)
             self._apply_finished_dependencies(new)
+
+    def _resolve_pools(self, jobs: list[LoadJob]) -> list[int]:
+        count = len(self._pools)
+        ids = []
+        for job in jobs:
+            pool = job._pool
+            if type(pool) is not int or not 0 <= pool < count:
+                pool = self._pool(pool).id
+            ids.append(pool)
+        return ids
 
     def _gather(self, roots: list[LoadJob]) -> list[LoadJob]:
         """The pending, unscheduled jobs reachable from ``roots``, depth-first, pre-order."""
@@ -260,6 +277,9 @@ class AsyncLoader:
         on_path: dict[int, int] = {}  # id(job) -> index in path
         for start in new:
             if id(start) not in left:
+                continue
+            if not start._dependencies:
+                left.discard(id(start))
                 continue
             path = [start]
             on_path[id(start)] = 0
@@ -295,7 +315,10 @@ class AsyncLoader:
             for dep in job._dependencies:
                 d = dep._slot
                 if status[d] == PENDING:
-                    dependents[d].append(slot)
+                    if dependents[d] is None:
+                        dependents[d] = [slot]
+                    else:
+                        dependents[d].append(slot)
                     blocked += 1
                     if self._pools[pool_id[slot]].priority < self._pools[pool_id[d]].priority:
                         self._prioritize(dep, pool_id[slot])
@@ -468,7 +491,9 @@ class AsyncLoader:
             reason.__cause__ = exc
             return reason
 
-    def _mark_finished(self, slot: int, status: int, error: BaseException | None) -> list[int]:
+    def _mark_finished(
+        self, slot: int, status: int, error: BaseException | None
+    ) -> list[int] | tuple[()]:
         cols = self._columns
         job = self._jobs[slot]
         seqno = cols.ready_seqno[slot]
@@ -493,7 +518,7 @@ class AsyncLoader:
         self._finished += 1
         dependents = self._dependents[slot]
         self._dependents[slot] = None
-        return dependents
+        return dependents or ()
 
     def _finish(self, slot: int, status: int, error: BaseException | None) -> None:
         """Finish a job and propagate to its dependents, depth-first, without recursion.
