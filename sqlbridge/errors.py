@@ -60,3 +60,44 @@ class NotImplemented_(QueryError):
 
 class BadArguments(QueryError):
     code, name, http_status = 36, "BAD_ARGUMENTS", 400
+
+
+# --- added by the session/translation layer -------------------------------------------------
+
+
+class CannotParseText(QueryError):
+    code, name, http_status = 6, "CANNOT_PARSE_TEXT", 400
+
+
+class ArgumentOutOfBound(QueryError):
+    code, name, http_status = 69, "ARGUMENT_OUT_OF_BOUND", 400
+
+
+class UnknownDatabase(QueryError):
+    code, name, http_status = 81, "UNKNOWN_DATABASE", 404
+
+
+class QueryWasCancelled(QueryError):
+    code, name, http_status = 394, "QUERY_WAS_CANCELLED", 500
+
+
+class SessionClosed(QueryError):
+    """The session was closed; connect again."""
+
+    code, name, http_status = 372, "SESSION_NOT_FOUND", 500
+
+
+class UnknownQueryParameter(QueryError):
+    """A ``{name:Type}`` placeholder has no value (ClickHouse: ``Substitution `x` is not set``)."""
+
+    code, name, http_status = 456, "UNKNOWN_QUERY_PARAMETER", 400
+
+
+class BadQueryParameter(QueryError):
+    """A query parameter's value does not parse as its placeholder's type."""
+
+    code, name, http_status = 457, "BAD_QUERY_PARAMETER", 400
+
+
+class NotAnAggregate(QueryError):
+    code, name, http_status = 215, "NOT_AN_AGGREGATE", 400

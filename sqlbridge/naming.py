@@ -1,0 +1,190 @@
+"""ClickHouse's names and types for the columns of a query result.
+
+``SELECT count(), countIf(status = 'FAILED') ...`` prints, in ClickHouse (24+, the analyzer),
+the headers ``count()`` and ``countIf(equals(status, 'FAILED'))``: function names as the user
+wrote them, operators spelt as the functions they are. DuckDB would say ``count_star()`` and
+``count_if((status = 'FAILED'))``. TSVWithNames, JSON ``meta`` and Vertical all show these names,
+so the translator aliases each unaliased computed column with the name computed here from the
+parsed (not yet translated) ClickHouse tree. Function names come from the source text, because
+sqlglot normalises them (``toStartOfMinute`` becomes ``TimestampTrunc``).
+
+The types: DuckDB answers ``count()`` as BIGINT and cannot know that ``ready_seqno`` is
+``Nullable(UInt64)`` when the current snapshot happens to hold no NULL; ``type_hints`` records
+what ClickHouse would say, and the session attaches it to the result's Arrow fields.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlbridge import catalog
+
+_OPERATORS: dict[type[exp.Expression], str] = {
+    exp.EQ: "equals", exp.NEQ: "notEquals", exp.GT: "greater", exp.GTE: "greaterOrEquals",
+    exp.LT: "less", exp.LTE: "lessOrEquals", exp.Add: "plus", exp.Sub: "minus",
+    exp.Mul: "multiply", exp.Div: "divide", exp.Mod: "modulo", exp.And: "and", exp.Or: "or",
+    exp.Like: "like", exp.ILike: "ilike", exp.DPipe: "concat", exp.IntDiv: "intDiv",
+}
+
+_UINT64_FUNCTIONS = {
+    "count", "countif", "uniq", "uniqexact", "uniqif", "uniqexactif", "length", "uniqcombined",
+    "uniqhll12", "countdistinct",
+}
+
+
+def column_name(node: exp.Expression, src: str) -> str | None:
+    """The name ClickHouse gives an unaliased computed column; None when no alias is needed."""
+    if isinstance(node, exp.Alias | exp.Column | exp.Star):
+        return None
+    try:
+        return _name(node, src)
+    except Exception:  # naming is cosmetic: never fail a query over it
+        return node.sql(dialect="clickhouse")
+
+
+def _function_name(node: exp.Expression, src: str) -> str:
+    start, end = node.meta.get("start"), node.meta.get("end")
+    if start is not None and end is not None and not isinstance(node, exp.Literal):
+        return src[start: end + 1]
+    if isinstance(node, exp.Anonymous | exp.AnonymousAggFunc | exp.CombinedAggFunc |
+                  exp.ParameterizedAgg):
+        return node.name
+    first = min((n.meta["start"] for n in node.walk() if n is not node and "start" in n.meta),
+                default=None)
+    if first is not None:
+        i = src.rfind("(", 0, first)
+        j = i
+        while j > 0 and (src[j - 1].isalnum() or src[j - 1] == "_"):
+            j -= 1
+        if i > 0 and j < i:
+            return src[j:i]
+    return node.sql_name()
+
+
+def _start(node: exp.Expression) -> int | None:
+    return min((n.meta["start"] for n in node.walk() if "start" in n.meta), default=None)
+
+
+def _args(node: exp.Expression) -> list[exp.Expression]:
+    """A typed function's arguments in source order (sqlglot's ``arg_types`` order may differ:
+    ``splitByChar(',', s)`` is stored as ``this=s``)."""
+    out: list[exp.Expression] = []
+    for key in node.arg_types:
+        value = node.args.get(key)
+        if isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, exp.Expression))
+        elif isinstance(value, exp.Expression):
+            out.append(value)
+    starts = [_start(a) for a in out]
+    if all(s is not None for s in starts):
+        out = [a for _, a in sorted(zip(starts, out, strict=True), key=lambda p: p[0])]
+    return out
+
+
+def _join(items: list[exp.Expression], src: str) -> str:
+    return ", ".join(_name(i, src) for i in items)
+
+
+def _name(node: exp.Expression, src: str) -> str:
+    if isinstance(node, exp.Paren):
+        return _name(node.this, src)
+    if isinstance(node, exp.Literal):
+        return f"'{node.this}'" if node.is_string else node.this
+    if isinstance(node, exp.Null):
+        return "NULL"
+    if isinstance(node, exp.Boolean):
+        return "true" if node.this else "false"
+    if isinstance(node, exp.Column | exp.Identifier | exp.Star):
+        return node.sql(dialect="clickhouse")
+    op = _OPERATORS.get(type(node))
+    if op is not None:
+        return f"{op}({_name(node.this, src)}, {_name(node.expression, src)})"
+    if isinstance(node, exp.Not):
+        inner = node.this
+        if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
+            return f"isNotNull({_name(inner.this, src)})"
+        if isinstance(inner, exp.In):
+            return f"notIn({_in_args(inner, src)})"
+        return f"not({_name(inner, src)})"
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        return f"isNull({_name(node.this, src)})"
+    if isinstance(node, exp.Neg):
+        return f"negate({_name(node.this, src)})"
+    if isinstance(node, exp.In):
+        return f"in({_in_args(node, src)})"
+    if isinstance(node, exp.Array):
+        return f"[{_join(node.expressions, src)}]"
+    if isinstance(node, exp.Tuple):
+        return f"({_join(node.expressions, src)})"
+    if isinstance(node, exp.Func):
+        return _function(node, src)
+    return node.sql(dialect="clickhouse")
+
+
+def _in_args(node: exp.In, src: str) -> str:
+    return f"{_name(node.this, src)}, ({_join(node.expressions, src)})"
+
+
+def _function(node: exp.Func, src: str) -> str:
+    name = _function_name(node, src)
+    lower = name.lower()
+    if isinstance(node, exp.ParameterizedAgg):
+        params = _join(node.args.get("params") or [], src)
+        return f"{name}({_join(node.expressions, src)})({params})"
+    if isinstance(node, exp.Quantile):
+        if lower == "median":
+            return f"{name}({_name(node.this, src)})"
+        return f"{name}({_name(node.args['quantile'], src)})({_name(node.this, src)})"
+    if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
+        return f"{name}()"
+    if isinstance(node, exp.DateDiff):
+        unit = node.args.get("unit")
+        unit_text = f"'{unit.name.lower()}', " if unit is not None else ""
+        return f"{name}({unit_text}{_name(node.expression, src)}, {_name(node.this, src)})"
+    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc) and lower.startswith("tostartof"):
+        return f"{name}({_name(node.this, src)})"
+    if isinstance(node, exp.If):
+        parts = [node.this, node.args.get("true"), node.args.get("false")]
+        return f"{name}({_join([p for p in parts if p is not None], src)})"
+    if isinstance(node, exp.Anonymous | exp.AnonymousAggFunc | exp.CombinedAggFunc):
+        return f"{name}({_join(node.expressions, src)})"
+    return f"{name}({_join(_args(node), src)})"
+
+
+def type_hints(select: exp.Select, tables: set[str], names: list[str | None]) -> dict[str, str]:
+    """Output column name -> ClickHouse type, for the columns whose type the query fixes.
+
+    ``names`` are the ``column_name`` of each projection (None where the projection is named
+    already).
+    """
+    columns: dict[str, str] = {}
+    for name in sorted(tables):
+        table = catalog.SYSTEM_TABLES.get(name)
+        if table is not None:
+            for c in table.columns:
+                columns.setdefault(c.name, c.clickhouse_type)
+    hints: dict[str, str] = {}
+    for projection, computed in zip(select.expressions, names, strict=True):
+        target = projection.this if isinstance(projection, exp.Alias) else projection
+        out = projection.alias if isinstance(projection, exp.Alias) else computed
+        if isinstance(target, exp.Star):
+            hints.update(columns)
+        elif isinstance(target, exp.Column):
+            if target.name in columns:
+                hints[out or target.name] = columns[target.name]
+        elif out is not None:
+            t = _computed_type(target)
+            if t is not None:
+                hints[out] = t
+    return hints
+
+
+def _computed_type(node: exp.Expression) -> str | None:
+    if isinstance(node, exp.Count | exp.CountIf | exp.ApproxDistinct | exp.Length):
+        return "UInt64"
+    anonymous = isinstance(node, exp.Anonymous | exp.AnonymousAggFunc)
+    if anonymous and node.name.lower() in _UINT64_FUNCTIONS:
+        return "UInt64"
+    if isinstance(node, exp.DateDiff):
+        return "Int64"
+    return None

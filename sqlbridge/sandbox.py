@@ -1,0 +1,111 @@
+"""Keeping a session read-only: what DuckDB is told at setup, and what is refused before running.
+
+Two layers, because each alone has holes:
+
+1. DuckDB configuration, applied once the session's own objects exist (the ENUM type, the views,
+   the static tables): ``enable_external_access=false`` (no file, URL or extension access, even
+   from functions such as ``read_csv``), no extension auto-install/auto-load, no spilling to a
+   temp directory, then ``lock_configuration=true`` so no later ``SET`` can undo any of it.
+   ``lock_configuration`` does not stop ``CREATE``/``INSERT`` on the in-memory catalog, though.
+2. Every statement is parsed by DuckDB's own parser before it runs (the parser DuckDB will use,
+   so no dialect drift): only ``SELECT``-kind statements pass (DuckDB files ``DESCRIBE``,
+   ``SHOW``, ``SUMMARIZE``, ``VALUES``, ``FROM x`` there too). ``EXPLAIN ANALYZE INSERT``,
+   ``PREPARE``/``EXECUTE``, ``PIVOT`` (which creates a type), ``CALL checkpoint()`` ... are other
+   kinds and are refused. Inside a SELECT, ``json_serialize_sql`` gives the parse tree, and any
+   call to a function that reads files or runs SQL text (``read_csv``, ``read_text``, ``glob``,
+   ``query``, ``json_execute_serialized_sql``, ``nextval``...) is refused with a clear message
+   instead of DuckDB's "Permission Error" from layer 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+
+from sqlbridge.errors import Readonly, SyntaxError_
+
+#: Settings applied before the configuration is locked.
+HARDENING = (
+    "SET temp_directory = ''",  # before external access goes: it guards this setting too
+    "SET enable_external_access = false",
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET allow_community_extensions = false",
+    "SET python_enable_replacements = false",
+    "SET lock_configuration = true",
+)
+
+_DENIED_FUNCTIONS = {
+    "glob", "sniff_csv", "query", "query_table", "json_execute_serialized_sql", "getenv",
+    "nextval", "currval", "setval", "checkpoint", "force_checkpoint", "enable_logging",
+    "disable_logging", "truncate_duckdb_logs", "load_aws_credentials", "duckdb_secrets",
+    "which_secret", "read_text", "read_blob", "parquet_scan", "delta_scan", "iceberg_scan",
+    "sqlite_scan", "sqlite_attach", "postgres_scan", "postgres_attach", "mysql_scan",
+    "install_extension", "load_extension", "duckdb_logs",
+}
+_DENIED_PREFIXES = ("read_", "parquet_", "iceberg_", "delta_", "sqlite_", "postgres_", "mysql_",
+                    "json_execute", "http")
+
+_REFUSED_KINDS = {
+    "CREATE": "CREATE", "INSERT": "INSERT", "UPDATE": "UPDATE", "DELETE": "DELETE",
+    "DROP": "DROP", "ALTER": "ALTER (or COMMENT ON)", "COPY": "COPY", "ATTACH": "ATTACH",
+    "DETACH": "DETACH", "LOAD": "INSTALL/LOAD", "SET": "SET/RESET/USE", "PRAGMA": "PRAGMA",
+    "CALL": "CALL (or CHECKPOINT)", "EXPORT": "EXPORT DATABASE", "PREPARE": "PREPARE",
+    "EXECUTE": "EXECUTE", "TRANSACTION": "BEGIN/COMMIT/ROLLBACK", "VACUUM": "VACUUM",
+    "EXPLAIN": "EXPLAIN", "MULTI": "PIVOT (it creates types)",
+    "UPDATE_EXTENSIONS": "UPDATE EXTENSIONS",
+}
+
+_WHY = ("the session is read-only and sandboxed (no changes to the database, no files, no "
+        "extensions, no settings). Use SELECT over system.asynchronous_loader and "
+        "system.asynchronous_loader_pools")
+
+
+def harden(con: duckdb.DuckDBPyConnection) -> None:
+    """Apply the sandbox settings and lock them; call after creating the session's objects."""
+    for statement in HARDENING:
+        con.execute(statement)
+
+
+def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Raise ``Readonly`` unless ``sql`` is one read-only SELECT-kind statement."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.ParserException:
+        raise  # the caller maps it to SYNTAX_ERROR with a position
+    except ValueError:
+        # A statement kind this duckdb build's Python enum does not even know (UPDATE EXTENSIONS).
+        raise Readonly(f"Cannot execute this statement in readonly mode: {_WHY}") from None
+    if len(statements) != 1:
+        raise SyntaxError_("Multi-statements are not allowed")
+    kind = statements[0].type.name
+    if kind != "SELECT":
+        what = _REFUSED_KINDS.get(kind, kind)
+        raise Readonly(f"Cannot execute {what} in readonly mode: {_WHY}")
+    serialized = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0]
+    tree = json.loads(serialized[0]) if serialized else {}
+    if tree.get("error"):
+        raise Readonly(f"Cannot execute this statement in readonly mode: {_WHY}")
+    for name in _function_names(tree):
+        if _denied(name):
+            raise Readonly(f"Cannot execute {name}() in readonly mode: it reads files or runs "
+                           f"SQL text, and {_WHY}")
+
+
+def _denied(name: str) -> bool:
+    name = name.lower()
+    return name in _DENIED_FUNCTIONS or name.startswith(_DENIED_PREFIXES)
+
+
+def _function_names(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if node.get("class") == "FUNCTION" and isinstance(node.get("function_name"), str):
+            yield node["function_name"]
+        for value in node.values():
+            yield from _function_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _function_names(value)

@@ -1,0 +1,269 @@
+"""``connect(loader)``: a read-only SQL session over a live loader, a fresh snapshot per statement.
+
+How the loader's state reaches DuckDB
+-------------------------------------
+Each system table is backed by a ``LiveTable``: an object with ``__arrow_c_stream__`` registered
+*once* (DuckDB >= 1.5 scans such an object again on every query) under a connection-local name;
+a catalog view over that name casts ``status`` to the ENUM. While the session runs a statement
+the ``LiveTable`` is in *statement scope*: the first time DuckDB asks for the stream it calls
+``loader.snapshot()`` and keeps the table, and every later request of the same statement gets
+the same table. That matters: DuckDB asks 2-3 times per scan (bind, then scan), and a self-join
+(blocked jobs joined to their dependencies) scans twice, so without the scope one statement
+could see two different states of the loader and pay for several snapshots. Tables a statement
+does not mention are never bound, so ``pool_snapshot()`` is only taken when the pools table is
+queried (DuckDB's binder decides, which is exact where a text-level guess would not be).
+
+Measured (2-core box, DuckDB 2.0, 100k-row snapshot, ``SELECT count() ... WHERE status='FAILED'``
+through the casting view, median of 30): registering a fresh ``pa.Table`` per statement cost
+0.3 ms more than the scoped live object registered once, both dwarfed by the snapshot itself;
+the live object was kept because it also makes the views usable on ``db.duckdb`` outside the
+session (there each request takes a fresh snapshot, with no statement scope: fine for
+ad-hoc use, not consistent across a self-join) and needs no re-registration bookkeeping.
+
+Threads
+-------
+The session owns one DuckDB cursor (a connection of its own, sharing the catalog with
+``db.duckdb``) guarded by a lock: statements from several threads run one at a time, each with
+its own snapshot. DuckDB parallelises inside a query, and a statement here is milliseconds, so a
+lock costs little and avoids DuckDB 2.0's "connection is busy" refusals. ``db.duckdb`` is a
+different connection, so a notebook using it does not contend with the session's lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from sqlbridge import catalog, sandbox
+from sqlbridge.duckdb_errors import from_duckdb
+from sqlbridge.errors import QueryError, SessionClosed, SyntaxError_
+from sqlbridge.resulttypes import decorate
+from sqlbridge.split import split_statements
+from sqlbridge.timezone import local_time_zone
+from sqlbridge.translate import DIALECTS, Translation, translate
+
+#: ClickHouse's formatReadableTimeDelta (years of 365 days, months of 30 days, whole seconds).
+_READABLE_DELTA = """
+CREATE MACRO asl_format_readable_time_delta(x) AS (
+    CASE WHEN x IS NULL THEN NULL ELSE
+    (CASE WHEN x < 0 THEN '-' ELSE '' END) || (
+        WITH parts AS (SELECT list_filter(list_transform(
+            [[31536000, 1e18, 'year'], [2592000, 31536000, 'month'], [86400, 2592000, 'day'],
+             [3600, 86400, 'hour'], [60, 3600, 'minute'], [1, 60, 'second']],
+            u -> CAST(floor((floor(abs(x)) % CAST(u[2] AS DOUBLE)) / CAST(u[1] AS DOUBLE))
+                      AS BIGINT) || ' ' || u[3]
+                 || CASE WHEN floor((floor(abs(x)) % CAST(u[2] AS DOUBLE)) / CAST(u[1] AS DOUBLE))
+                             = 1 THEN '' ELSE 's' END),
+            s -> NOT starts_with(s, '0 ')) AS p)
+        SELECT CASE WHEN len(p) = 0 THEN '0 seconds'
+                    WHEN len(p) = 1 THEN p[1]
+                    ELSE array_to_string(p[1:len(p) - 1], ', ') || ' and ' || p[len(p)] END
+        FROM parts)
+    END)
+"""
+
+
+class LiveTable:
+    """A loader table as an Arrow stream DuckDB can scan; see the module docstring."""
+
+    def __init__(self, take: Callable[[], pa.Table]) -> None:
+        self._take = take
+        self._scoped = False
+        self._table: pa.Table | None = None
+        #: Snapshots taken (for tests and measurements).
+        self.snapshots = 0
+
+    def begin(self) -> None:
+        self._scoped, self._table = True, None
+
+    def end(self) -> None:
+        self._scoped, self._table = False, None
+
+    def current(self) -> pa.Table | None:
+        return self._table
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        table = self._table
+        if table is None:
+            table = self._take()
+            self.snapshots += 1
+            if self._scoped:
+                self._table = table
+        return table.__arrow_c_stream__(requested_schema)
+
+
+class Session:
+    """A SQL session over one loader. Thread-safe; a context manager; see ``connect``."""
+
+    def __init__(self, loader: Any, *, dialect: str = "clickhouse",
+                 time_zone: str | None = None) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, not {dialect!r}")
+        self.loader = loader
+        self.dialect = dialect
+        self.time_zone = time_zone or local_time_zone()
+        self._lock = threading.RLock()
+        self._closed = False
+        self._db = duckdb.connect(":memory:")
+        try:
+            self._db.execute("SET TimeZone = ?", [self.time_zone])
+        except duckdb.Error as e:
+            self._db.close()
+            raise ValueError(f"unknown time zone {self.time_zone!r}: {e}") from None
+        self._parent_live = self._register(self._db)
+        self._setup_catalog()
+        sandbox.harden(self._db)
+        self._con = self._db.cursor()
+        self._live = self._register(self._con)
+
+    # ------------------------------------------------------------------------- setup --
+
+    def _register(self, con: duckdb.DuckDBPyConnection) -> dict[str, LiveTable]:
+        live = {}
+        for table in catalog.SYSTEM_TABLES.values():
+            live[table.name] = LiveTable(self._source(table))
+            con.register(table.raw_name, live[table.name])
+        return live
+
+    def _source(self, table: catalog.SystemTable) -> Callable[[], pa.Table]:
+        method = getattr(self.loader, table.source_method, None)
+        if method is None:
+            def empty() -> pa.Table:
+                return table.arrow_schema.empty_table()
+            return empty
+        return method
+
+    def _setup_catalog(self) -> None:
+        con = self._db
+        names = ", ".join(f"'{n}'" for n in catalog.STATUS_NAMES)
+        con.execute(f"CREATE TYPE {catalog.STATUS_DUCKDB_TYPE} AS ENUM ({names})")
+        con.execute(f"CREATE SCHEMA {catalog.INTERNAL_SCHEMA}")
+        for table in catalog.SYSTEM_TABLES.values():
+            # A view binds its source at creation: give it an empty table of the right shape.
+            self._parent_live[table.name]._table = table.arrow_schema.empty_table()
+            self._parent_live[table.name]._scoped = True
+            con.execute(table.view_sql())
+            self._parent_live[table.name].end()
+            con.execute(f"COMMENT ON VIEW {table.view} IS '{_sql_str(table.description)}'")
+        for name, data in catalog.static_tables().items():
+            con.register("__asl_static", data)
+            con.execute(f"CREATE TABLE {catalog.INTERNAL_SCHEMA}.{name} AS "
+                        "SELECT * FROM __asl_static")
+            con.unregister("__asl_static")
+        con.execute(_READABLE_DELTA)
+
+    # ------------------------------------------------------------------------ public --
+
+    @property
+    def duckdb(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection: ``SELECT * FROM asl_system.asynchronous_loader`` works on it
+        (a fresh snapshot per scan); it is sandboxed like the session."""
+        return self._db
+
+    def statements(self, text: str) -> list[str]:
+        """The statements of a ``;``-separated script, split on tokens (not inside strings)."""
+        return [p.text for p in split_statements(text, self.dialect)]
+
+    def translate(self, sql: str) -> Translation:
+        """What ``sql`` (one statement) becomes in DuckDB; for debugging and tests."""
+        pieces = split_statements(sql, self.dialect)
+        if not pieces:
+            raise SyntaxError_("Empty query")
+        if len(pieces) > 1:
+            raise SyntaxError_("Multi-statements are not allowed (run them one by one, or "
+                               "split them with Session.statements)")
+        return translate(pieces[0].text, self.dialect)
+
+    def query(self, sql: str) -> pa.Table:
+        """Run one statement and return its result; a FORMAT clause is accepted and ignored."""
+        return self._execute(self.translate(sql), sql)[0]
+
+    def run(self, sql: str, format: str | None = None) -> str | bytes:
+        """Run one statement and render it: its FORMAT clause, else ``format``, else TSV."""
+        from sqlbridge.formats import canonical_format, render
+
+        t = self.translate(sql)
+        name = canonical_format(t.format or format or "TabSeparated")
+        table, stats = self._execute(t, sql)
+        return render(table, name, time_zone=self.time_zone, statistics=stats)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for con in (self._con, self._db):
+                try:
+                    con.close()
+                except duckdb.Error:
+                    pass
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --------------------------------------------------------------------- execution --
+
+    def _execute(self, t: Translation, original: str) -> tuple[pa.Table, dict[str, Any]]:
+        started = time.perf_counter()
+        if t.result is not None:
+            return t.result, _stats(started, 0, 0)
+        assert t.sql is not None
+        with self._lock:
+            if self._closed:
+                raise SessionClosed("The session is closed; call sqlbridge.connect() again")
+            for live in self._live.values():
+                live.begin()
+            try:
+                sandbox.check(self._con, t.sql)
+                relation = self._con.sql(t.sql)
+                if relation is None:
+                    raise QueryError("The statement returned no result")
+                table = relation.to_arrow_table()
+                duck_types = [str(x) for x in relation.types]
+                scanned = [live.current() for live in self._live.values()]
+            except duckdb.Error as e:
+                raise from_duckdb(e, sql=t.sql, original=original.strip(),
+                                  position=t.position) from None
+            finally:
+                for live in self._live.values():
+                    live.end()
+        rows = sum(s.num_rows for s in scanned if s is not None)
+        nbytes = sum(s.nbytes for s in scanned if s is not None)
+        if t.describe:
+            table = _clickhouse_describe(table)
+        table = decorate(table, duck_types, t.type_hints, booleans_as_uint8=t.booleans_as_uint8)
+        return table, _stats(started, rows, nbytes)
+
+
+def _stats(started: float, rows: int, nbytes: int) -> dict[str, Any]:
+    return {"elapsed": time.perf_counter() - started, "rows_read": rows, "bytes_read": nbytes}
+
+
+def _sql_str(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _clickhouse_describe(table: pa.Table) -> pa.Table:
+    """DuckDB's DESCRIBE (column_name, column_type, ...) in ClickHouse's seven columns."""
+    from sqlbridge.resulttypes import clickhouse_name_of_duckdb_type
+
+    names = table.column("column_name").to_pylist()
+    types = [clickhouse_name_of_duckdb_type(t) for t in table.column("column_type").to_pylist()]
+    empty = [""] * len(names)
+    return pa.table({"name": names, "type": types, "default_type": empty,
+                     "default_expression": empty, "comment": empty,
+                     "codec_expression": empty, "ttl_expression": empty})
+
+
+def connect(loader: Any, *, dialect: str = "clickhouse", time_zone: str | None = None) -> Session:
+    """A read-only SQL session over ``loader`` (anything with ``snapshot()`` and, for the pools
+    table, ``pool_snapshot()`` returning Arrow tables with ``loader.snapshot``'s schemas)."""
+    return Session(loader, dialect=dialect, time_zone=time_zone)

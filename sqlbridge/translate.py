@@ -1,0 +1,432 @@
+"""One user statement -> the DuckDB SQL to run, plus what the session must know to run it.
+
+ClickHouse text goes through sqlglot's ClickHouse parser, is edited as a tree, and is printed as
+DuckDB SQL. Working on the tree (not on the text) is what makes the ``system.*`` rewrite safe:
+a ``FORMAT`` clause, ``system.asynchronous_loader`` inside a string literal or a comment, or a CTE
+of the same name are never confused with the real thing. The edits:
+
+  - ``FORMAT x`` (before or after ``LIMIT``), a trailing ``\\G`` (Vertical) and ``SETTINGS`` are
+    taken off the query; the format goes back to the caller;
+  - ``system.<ours>`` becomes the internal view (see ``catalog``); other ``system.x`` names are
+    left alone so DuckDB's own ``system.main.*`` keeps working, and an unknown one fails in DuckDB
+    and is reported as UNKNOWN_TABLE listing our tables;
+  - ClickHouse functions and clauses sqlglot does not translate faithfully (``functions``);
+  - unaliased computed columns get ClickHouse's column name (``naming``), and the columns whose
+    ClickHouse type is known are recorded (``type_hints``) so output formats can print it.
+
+``dialect="duckdb"`` text is not re-printed (sqlglot would normalise DuckDB SQL it does not know);
+it is edited at the token level only (``FORMAT``, ``\\G``, ``system.<ours>``), with an offset map
+so DuckDB's error positions still point into the user's text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
+from sqlglot.tokens import TokenType
+
+from sqlbridge import catalog, naming
+from sqlbridge.errors import NotImplemented_, Readonly, SyntaxError_, UnknownTable
+from sqlbridge.functions import fix_functions
+from sqlbridge.split import strip_backslash_g, tokenize
+
+DIALECTS = ("clickhouse", "duckdb")
+
+# sqlglot warns on stderr when it falls back to a generic Command (``SHOW ...``); we handle those.
+_sqlglot_log = logging.getLogger("sqlglot")
+if _sqlglot_log.level == logging.NOTSET:
+    _sqlglot_log.setLevel(logging.ERROR)
+
+#: Static tables created once per session next to the live views (``system.tables`` ...).
+STATIC_TABLES = ("tables", "columns", "databases")
+
+#: ClickHouse table functions that reach outside the process.
+_OUTSIDE_TABLE_FUNCTIONS = {
+    "file", "url", "s3", "s3cluster", "hdfs", "remote", "remotesecure", "mysql", "postgresql",
+    "jdbc", "odbc", "input", "executable", "azureblobstorage", "gcs", "iceberg", "deltalake",
+    "hudi", "sqlite", "mongodb", "redis", "cluster", "clusterallreplicas", "fuzzjson", "merge",
+}
+
+#: Statement kinds refused up front, with the word used in the message.
+_WRITES: dict[type[exp.Expression], str] = {
+    exp.Insert: "INSERT", exp.Create: "CREATE", exp.Drop: "DROP", exp.Delete: "DELETE",
+    exp.Update: "UPDATE", exp.Alter: "ALTER", exp.Set: "SET", exp.Use: "USE",
+    exp.Merge: "MERGE", exp.TruncateTable: "TRUNCATE", exp.Copy: "COPY", exp.Pragma: "PRAGMA",
+    exp.Attach: "ATTACH", exp.Detach: "DETACH", exp.Install: "INSTALL",
+}
+_WRITE_COMMANDS = {
+    "ATTACH", "DETACH", "INSTALL", "LOAD", "PRAGMA", "COPY", "SYSTEM", "OPTIMIZE", "TRUNCATE",
+    "RENAME", "GRANT", "REVOKE", "KILL", "EXCHANGE", "CHECKPOINT", "VACUUM", "EXPORT", "IMPORT",
+    "CALL", "SET", "RESET", "BEGIN", "COMMIT", "ROLLBACK", "START", "PREPARE", "EXECUTE",
+    "DEALLOCATE", "UNDROP", "BACKUP", "RESTORE", "MOVE", "WATCH", "CREATE", "DROP", "ALTER",
+    "INSERT", "DELETE", "UPDATE", "USE", "COMMENT", "ANALYZE", "MERGE", "UPSERT", "REPLACE",
+}
+
+_READONLY_HINT = ("this session is read-only: the system tables are live views of the loader. "
+                  "Only SELECT, DESCRIBE and SHOW TABLES queries can run")
+
+
+def refuse(kind: str, why: str = _READONLY_HINT) -> Readonly:
+    return Readonly(f"Cannot execute {kind} in readonly mode: {why}")
+
+
+@dataclass
+class Translation:
+    """What to run for one statement."""
+
+    #: DuckDB SQL to execute, or None when ``result`` answers without DuckDB.
+    sql: str | None
+    #: The FORMAT the statement asked for (``\\G`` -> Vertical), as written.
+    format: str | None = None
+    #: Names of the live system tables the statement reads (e.g. ``asynchronous_loader``).
+    tables: frozenset[str] = frozenset()
+    #: A ready answer (``DESCRIBE system.x``, ``SHOW TABLES``).
+    result: pa.Table | None = None
+    #: Output column name -> ClickHouse type, where known from the query.
+    type_hints: dict[str, str] = field(default_factory=dict)
+    #: ClickHouse has no booleans in results: comparisons are UInt8 (1/0).
+    booleans_as_uint8: bool = False
+    #: For DuckDB errors: maps an offset in ``sql`` back to the user's text (None if unknown).
+    position: Callable[[int], int | None] = lambda _offset: None
+    #: DESCRIBE of something other than a system table: reshape DuckDB's answer.
+    describe: bool = False
+
+
+def translate(text: str, dialect: str = "clickhouse") -> Translation:
+    """Translate one statement (no ``;`` inside, see ``split``)."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect must be one of {DIALECTS}, not {dialect!r}")
+    text, vertical = strip_backslash_g(text, dialect)
+    t = _translate_clickhouse(text) if dialect == "clickhouse" else _translate_duckdb(text)
+    if vertical:
+        t.format = "Vertical"
+    return t
+
+
+# --------------------------------------------------------------------------------- ClickHouse --
+
+
+def _syntax_error(text: str, e: ParseError) -> SyntaxError_:
+    err = (e.errors or [{}])[0]
+    line, col = err.get("line") or 1, err.get("col") or 1
+    highlight = err.get("highlight") or ""
+    lines = text.split("\n")
+    offset = sum(len(x) + 1 for x in lines[: line - 1]) + max(col - len(highlight), 0)
+    offset = min(offset, len(text))
+    description = (err.get("description") or str(e)).split("\n")[0]
+    return syntax_error_at(text, offset, description)
+
+
+def syntax_error_at(text: str, offset: int, description: str) -> SyntaxError_:
+    """ClickHouse's wording: ``failed at position N ('tok') (line L, col C): rest. why``."""
+    toks = [t for t in _safe_tokens(text) if t.start >= offset]
+    near = text[toks[0].start: toks[0].end + 1] if toks else "end of query"
+    before = text[:offset]
+    line = before.count("\n") + 1
+    col = offset - (before.rfind("\n") + 1) + 1
+    rest = text[offset: offset + 60].split("\n")[0]
+    where = f"failed at position {offset + 1} ('{near}') (line {line}, col {col})"
+    return SyntaxError_(f"Syntax error: {where}: {rest}. {description}")
+
+
+def _safe_tokens(text: str) -> list:
+    try:
+        return tokenize(text)
+    except SyntaxError_:
+        return []
+
+
+def _parse(text: str) -> exp.Expression:
+    try:
+        trees = [t for t in sqlglot.parse(text, read="clickhouse") if t is not None]
+    except ParseError as e:
+        raise _syntax_error(text, e) from None
+    except TokenError as e:
+        raise SyntaxError_(f"Syntax error: {e}") from None
+    if not trees:
+        raise SyntaxError_("Empty query")
+    if len(trees) > 1:
+        raise SyntaxError_("Multi-statements are not allowed")
+    return trees[0]
+
+
+def _translate_clickhouse(text: str) -> Translation:
+    tree = _parse(text)
+    for kind, word in _WRITES.items():
+        if isinstance(tree, kind):
+            raise refuse(word)
+    if isinstance(tree, exp.Command):
+        return _command(tree)
+    if isinstance(tree, exp.Describe):
+        return _describe(tree)
+    if not isinstance(tree, exp.Query):
+        raise NotImplemented_(f"{type(tree).__name__.upper()} is not supported; "
+                              "use SELECT, DESCRIBE or SHOW TABLES")
+
+    fmt = tree.args.get("format")
+    tree.set("format", None)
+    tree.set("settings", None)
+    _refuse_unsupported(tree)
+    tables = _rewrite_tables(tree)
+    type_of = _column_types(tables)
+    _array_join(tree)
+    _limit_by(tree)
+    top = _top_select(tree)
+    names = [naming.column_name(p, text) for p in top.expressions] if top is not None else []
+    hints = naming.type_hints(top, tables, names) if top is not None else {}
+    fix_functions(tree, type_of)
+    if top is not None:
+        for projection, name in zip(list(top.expressions), names, strict=True):
+            if name is not None:
+                projection.replace(exp.alias_(projection, name, quoted=True))
+    try:
+        sql = tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as e:
+        raise NotImplemented_(f"Cannot translate this query to DuckDB: {e}") from None
+    return Translation(
+        sql=sql,
+        format=fmt.name if fmt is not None else None,
+        tables=frozenset(t for t in tables if t in catalog.SYSTEM_TABLES),
+        type_hints=hints,
+        booleans_as_uint8=True,
+    )
+
+
+def _top_select(tree: exp.Expression) -> exp.Select | None:
+    while isinstance(tree, exp.SetOperation):
+        tree = tree.this
+    if isinstance(tree, exp.Subquery):
+        return _top_select(tree.this)
+    return tree if isinstance(tree, exp.Select) else None
+
+
+def _refuse_unsupported(tree: exp.Expression) -> None:
+    for group in tree.find_all(exp.Group):
+        if group.args.get("totals"):
+            raise NotImplemented_("WITH TOTALS is not supported; add a UNION ALL with the totals")
+    if tree.find(exp.Final) is not None:
+        raise NotImplemented_("FINAL is meaningless here: system tables have no parts to merge")
+    for node in tree.find_all(exp.Table):
+        func = node.this
+        if isinstance(func, exp.Anonymous) and func.name.lower() in _OUTSIDE_TABLE_FUNCTIONS:
+            raise refuse(f"table function {func.name}()", "reading files, URLs or other "
+                         "servers is disabled in this sandbox; query the system tables instead")
+
+
+def _system_name(table: exp.Table) -> str | None:
+    """``asynchronous_loader`` for ``system.asynchronous_loader`` (any case), else None."""
+    if table.args.get("catalog") is not None or not table.args.get("db"):
+        return None
+    if table.db.lower() != "system" or not isinstance(table.this, exp.Identifier):
+        return None
+    name = table.name.lower()
+    return name if name in catalog.SYSTEM_TABLES or name in STATIC_TABLES else None
+
+
+def _rewrite_tables(tree: exp.Expression) -> set[str]:
+    used: set[str] = set()
+    for table in list(tree.find_all(exp.Table)):
+        func = table.this
+        if isinstance(func, exp.Anonymous) and func.name.lower() == "numbers":
+            table.replace(_numbers(func, table.alias or "numbers"))
+            continue
+        name = _system_name(table)
+        if name is None:
+            continue
+        used.add(name)
+        alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
+        table.set("db", exp.to_identifier(catalog.INTERNAL_SCHEMA))
+        table.set("this", exp.to_identifier(name))
+        table.set("alias", alias)
+    return used
+
+
+def _numbers(func: exp.Anonymous, alias: str) -> exp.Expression:
+    """ClickHouse ``numbers(n)`` / ``numbers(a, n)``: a ``number`` column, as DuckDB's ``range``."""
+    args = list(func.expressions)
+    bounds = args if len(args) == 1 else [args[0], exp.Add(this=args[0], expression=args[1])]
+    rng = exp.Table(this=exp.Anonymous(this="range", expressions=bounds))
+    number = exp.Cast(this=exp.column("range"), to=exp.DataType.build("UBIGINT", dialect="duckdb"))
+    query = exp.select(exp.alias_(number, "number")).from_(rng)
+    return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _column_types(tables: set[str]) -> Callable[[exp.Expression], str | None]:
+    types: dict[str, str] = {}
+    for name in tables:
+        if name in catalog.SYSTEM_TABLES:
+            for c in catalog.SYSTEM_TABLES[name].columns:
+                types.setdefault(c.name, c.clickhouse_type)
+
+    def type_of(e: exp.Expression) -> str | None:
+        return types.get(e.name) if isinstance(e, exp.Column) else None
+
+    return type_of
+
+
+def _array_join(tree: exp.Expression) -> None:
+    """``FROM t ARRAY JOIN arr [AS x]`` -> ``FROM (SELECT *, unnest(arr) AS x FROM t) AS t``.
+
+    Without an alias the array column itself is replaced by its elements, as in ClickHouse.
+    """
+    for select in list(tree.find_all(exp.Select)):
+        joins = select.args.get("joins") or []
+        arrays = [j for j in joins if (j.args.get("kind") or "").upper() == "ARRAY"]
+        if not arrays:
+            continue
+        if any((j.args.get("side") or "").upper() == "LEFT" for j in arrays):
+            raise NotImplemented_("LEFT ARRAY JOIN is not supported; use ARRAY JOIN")
+        source = select.args["from_"].this
+        alias = source.alias_or_name or "t"
+        inner = exp.select(exp.Star()).from_(source.copy())
+        replaces: list[exp.Expression] = []
+        for j in arrays:
+            item = j.this
+            for target in item.expressions if isinstance(item, exp.Tuple) else [item]:
+                if isinstance(target, exp.Alias):
+                    inner = inner.select(exp.alias_(exp.Unnest(expressions=[target.this]),
+                                                    target.alias), append=True)
+                else:
+                    replaces.append(exp.alias_(exp.Unnest(expressions=[target]), target.name))
+        if replaces:
+            star = exp.Star(**{"replace": replaces})
+            inner.set("expressions", [star, *inner.expressions[1:]])
+        remaining = [j for j in joins if j not in arrays]
+        select.set("joins", remaining or None)
+        select.set("from_", exp.From(this=exp.Subquery(
+            this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))))
+
+
+def _limit_by(tree: exp.Expression) -> None:
+    """``LIMIT n BY k`` -> ``QUALIFY row_number() OVER (PARTITION BY k ORDER BY ...) <= n``."""
+    for select in list(tree.find_all(exp.Select)):
+        limit = select.args.get("limit")
+        if not isinstance(limit, exp.Limit) or not limit.expressions:
+            continue
+        order = select.args.get("order")
+        window = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=[k.copy() for k in limit.expressions],
+            order=order.copy() if order is not None else None,
+        )
+        cond = exp.LTE(this=window, expression=limit.expression.copy())
+        select.set("limit", None)
+        qualify = select.args.get("qualify")
+        select.set("qualify", exp.Qualify(
+            this=exp.and_(qualify.this, cond) if qualify is not None else cond))
+
+
+def _command(tree: exp.Command) -> Translation:
+    word = tree.name.upper()
+    rest = tree.expression.name if tree.expression is not None else ""
+    if word == "SHOW":
+        parts = rest.split()
+        fmt = None
+        if len(parts) >= 2 and parts[-2].upper() == "FORMAT":
+            fmt, parts = parts[-1], parts[:-2]
+        words = [p.upper() for p in parts]
+        if words in (["TABLES"], ["TABLES", "FROM", "SYSTEM"], ["TABLES", "IN", "SYSTEM"]):
+            names = pa.table({"name": [t.name for t in catalog.SYSTEM_TABLES.values()]})
+            return Translation(sql=None, result=names, format=fmt)
+        if words == ["DATABASES"]:
+            return Translation(sql=None, result=pa.table({"name": ["system"]}), format=fmt)
+        raise NotImplemented_(f"SHOW {rest} is not supported; try SHOW TABLES FROM system")
+    if word in _WRITE_COMMANDS:
+        raise refuse(word)
+    raise NotImplemented_(f"{word} is not supported; use SELECT, DESCRIBE or SHOW TABLES")
+
+
+def _describe(tree: exp.Describe) -> Translation:
+    fmt = None
+    for prop in tree.expressions or []:
+        if isinstance(prop, exp.FileFormatProperty):
+            fmt = prop.name
+    target = tree.this
+    if isinstance(target, exp.Table):
+        name = _system_name(target)
+        if name in catalog.SYSTEM_TABLES:
+            return Translation(sql=None, result=catalog.describe(catalog.SYSTEM_TABLES[name]),
+                               format=fmt)
+        if name is not None:
+            return Translation(sql=f"DESCRIBE {catalog.INTERNAL_SCHEMA}.{name}", format=fmt,
+                               describe=True)
+        if target.db.lower() == "system" and not target.args.get("catalog"):
+            raise UnknownTable(f"Table system.{target.name} does not exist. "
+                               f"The system tables are: {catalog.system_table_list()}")
+    inner = _translate_clickhouse(target.sql(dialect="clickhouse")) \
+        if isinstance(target, exp.Query) else None
+    sql = f"DESCRIBE {inner.sql}" if inner is not None else f"DESCRIBE {target.sql('duckdb')}"
+    return Translation(sql=sql, format=fmt, describe=True,
+                       tables=inner.tables if inner is not None else frozenset())
+
+
+# ------------------------------------------------------------------------------------- DuckDB --
+
+_FORMAT_FOLLOWERS = {"LIMIT", "OFFSET", "SETTINGS"}
+
+
+def _translate_duckdb(text: str) -> Translation:
+    tokens = tokenize(text, "duckdb")
+    edits: list[tuple[int, int, str]] = []  # (start, end_exclusive, replacement)
+    tables: set[str] = set()
+    fmt = None
+    depth = 0
+    for i, tok in enumerate(tokens):
+        if tok.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET):
+            depth += 1
+        elif tok.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET):
+            depth -= 1
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        after = tokens[i + 2] if i + 2 < len(tokens) else None
+        if (
+            depth == 0 and tok.token_type != TokenType.STRING and tok.text.upper() == "FORMAT"
+            and nxt is not None and nxt.token_type in (TokenType.VAR, TokenType.IDENTIFIER)
+            and (after is None or after.text.upper() in _FORMAT_FOLLOWERS)
+            and (i == 0 or tokens[i - 1].token_type != TokenType.DOT)
+        ):
+            fmt = nxt.text
+            edits.append((tok.start, nxt.end + 1, ""))
+        if (
+            tok.text.lower() == "system" and tok.token_type != TokenType.STRING
+            and nxt is not None and nxt.token_type == TokenType.DOT and after is not None
+            and after.token_type != TokenType.STRING
+            and (after.text.lower() in catalog.SYSTEM_TABLES or after.text.lower() in STATIC_TABLES)
+            and (i + 3 >= len(tokens) or tokens[i + 3].token_type != TokenType.DOT)
+            and (i == 0 or tokens[i - 1].token_type != TokenType.DOT)
+        ):
+            name = after.text.lower()
+            if name in catalog.SYSTEM_TABLES:
+                tables.add(name)
+            edits.append((tok.start, after.end + 1, f"{catalog.INTERNAL_SCHEMA}.{name}"))
+    sql, position = _apply(text, edits)
+    return Translation(sql=sql.strip(), format=fmt, tables=frozenset(tables), position=position)
+
+
+def _apply(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, Callable[[int], int | None]]:
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []  # (offset in new text, offset in old text) at each edit end
+    last = 0
+    for start, end, repl in sorted(edits):
+        out.append(text[last:start])
+        out.append(repl)
+        last = end
+        spans.append((sum(map(len, out)), end))
+    out.append(text[last:])
+    new = "".join(out)
+    lead = len(new) - len(new.lstrip())
+
+    def position(offset: int) -> int | None:
+        offset += lead
+        old = offset
+        for new_end, old_end in spans:
+            if offset >= new_end:
+                old = old_end + (offset - new_end)
+        return min(old, len(text))
+
+    return new, position
