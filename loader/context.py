@@ -26,8 +26,9 @@ def current_job() -> LoadJob | None:
     return getattr(_local, "job", None)
 
 
-def set_current_job(job: LoadJob | None) -> None:
-    _local.job = job
+def job_context() -> threading.local:
+    """The thread-local whose ``job`` attribute workers set around each job function."""
+    return _local
 
 
 def current_pool_or(pool: int | str) -> int | str:

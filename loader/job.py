@@ -82,8 +82,14 @@ class LoadJob:
                 f"LoadJob {name!r}: func must be callable as func(loader, job), "
                 f"got {type(func).__name__}"
             )
-        if dependency_failure is not None and not callable(dependency_failure):
-            raise TypeError(f"LoadJob {name!r}: dependency_failure must be callable")
+        for hook_name, hook in (("dependency_failure", dependency_failure),
+                                ("on_waiters_increment", on_waiters_increment),
+                                ("on_waiters_decrement", on_waiters_decrement)):
+            if hook is not None and not callable(hook):
+                raise TypeError(
+                    f"LoadJob {name!r}: {hook_name} must be callable or None, "
+                    f"got {type(hook).__name__}"
+                )
         if not isinstance(pool, (int, str)) or isinstance(pool, bool):
             raise TypeError(f"LoadJob {name!r}: pool must be a pool id (int) or name (str)")
         self._func: JobFunction | None = func

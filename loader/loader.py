@@ -53,12 +53,13 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from time import time_ns
 from typing import Any
 
 import pyarrow as pa
 
 from .columns import Columns
-from .context import current_job, set_current_job
+from .context import current_job, job_context
 from .errors import (
     AsyncLoadCanceled,
     AsyncLoadCycle,
@@ -200,13 +201,12 @@ class AsyncLoader:
         """
         roots = jobs_of(target)
         with self._lock:
-            new = self._gather(roots)
+            new = self._gather(roots)  # raises on a cycle, before any change
             if not new:
                 return
             if self._shutdown:
                 raise AsyncLoadCanceled("AsyncLoader was shut down")
             pools = self._resolve_pools(new)
-            self._check_cycles(new)
             # Nothing below may raise: a half-registered graph would be worse than any error.
             now = _now_us()
             if self._scheduled == 0:
@@ -251,66 +251,63 @@ class AsyncLoader:
         return ids
 
     def _gather(self, roots: list[LoadJob]) -> list[LoadJob]:
-        """The pending, unscheduled jobs reachable from ``roots``, depth-first, pre-order."""
-        new: list[LoadJob] = []
-        seen: set[int] = set()
-        stack = list(reversed(roots))
-        while stack:
-            job = stack.pop()
-            if id(job) in seen:
-                continue
-            seen.add(id(job))
-            if job._loader is not None:
-                if job._loader is not self:
-                    raise LogicalError(
-                        f"Load job '{job.name}' is already scheduled in another AsyncLoader; "
-                        "a job belongs to one loader: build a new LoadJob for this one"
-                    )
-                continue  # already scheduled or finished here
-            new.append(job)
-            stack.extend(reversed(job._dependencies))
-        return new
+        """The pending, unscheduled jobs reachable from ``roots``, depth-first, pre-order.
 
-    def _check_cycles(self, new: list[LoadJob]) -> None:
-        """Raise AsyncLoadCycle naming exactly the jobs on a cycle among ``new``."""
-        left = {id(j) for j in new}
-        on_path: dict[int, int] = {}  # id(job) -> index in path
-        for start in new:
-            if id(start) not in left:
+        The same walk detects cycles: it only enters unscheduled jobs, and a job scheduled
+        earlier can never depend on one scheduled now, so any cycle lies among the new jobs.
+        Raises ``AsyncLoadCycle`` naming exactly the jobs on the cycle.
+        """
+        new: list[LoadJob] = []
+        state: dict[int, bool] = {}  # id(job) -> still on the current path?
+        for root in roots:
+            if id(root) in state or not self._is_new(root):
                 continue
-            if not start._dependencies:
-                left.discard(id(start))
-                continue
-            path = [start]
-            on_path[id(start)] = 0
-            iters = [iter(start._dependencies)]
+            state[id(root)] = True
+            new.append(root)
+            path = [root]
+            iters = [iter(root._dependencies)]
             while iters:
                 dep = next(iters[-1], None)
                 if dep is None:
-                    done = path.pop()
+                    state[id(path.pop())] = False
                     iters.pop()
-                    del on_path[id(done)]
-                    left.discard(id(done))
                     continue
-                if id(dep) not in left:
-                    continue
-                if id(dep) in on_path:
-                    cycle = path[on_path[id(dep)]:] + [dep]
+                on_path = state.get(id(dep))
+                if on_path is None:
+                    if not self._is_new(dep):
+                        state[id(dep)] = False
+                        continue
+                    state[id(dep)] = True
+                    new.append(dep)
+                    path.append(dep)
+                    iters.append(iter(dep._dependencies))
+                elif on_path:
+                    cycle = path[path.index(dep):] + [dep]
                     raise AsyncLoadCycle(
                         "Load job dependency cycle detected: "
-                        + " -> ".join(j.name for j in cycle)
+                        + " -> ".join(job.name for job in cycle)
                     )
-                on_path[id(dep)] = len(path)
-                path.append(dep)
-                iters.append(iter(dep._dependencies))
+        return new
+
+    def _is_new(self, job: LoadJob) -> bool:
+        if job._loader is None:
+            return True
+        if job._loader is not self:
+            raise LogicalError(
+                f"Load job '{job.name}' is already scheduled in another AsyncLoader; "
+                "a job belongs to one loader: build a new LoadJob for this one"
+            )
+        return False  # already scheduled or finished here
 
     def _link(self, new: list[LoadJob]) -> None:
         """Count each new job's pending dependencies, inherit priority, enqueue the ready."""
         cols = self._columns
         status, left, pool_id = cols.status, cols.dependencies_left, cols.pool_id
         dependents = self._dependents
+        priority = [p.priority for p in self._pools]
         for job in new:
             slot = job._slot
+            mine = priority[pool_id[slot]]
             blocked = 0
             for dep in job._dependencies:
                 d = dep._slot
@@ -320,10 +317,11 @@ class AsyncLoader:
                     else:
                         dependents[d].append(slot)
                     blocked += 1
-                    if self._pools[pool_id[slot]].priority < self._pools[pool_id[d]].priority:
+                    if mine < priority[pool_id[d]]:
                         self._prioritize(dep, pool_id[slot])
-            left[slot] = blocked
-            if blocked == 0:
+            if blocked:
+                left[slot] = blocked
+            else:
                 self._enqueue(slot)
 
     def _apply_finished_dependencies(self, new: list[LoadJob]) -> None:
@@ -345,7 +343,7 @@ class AsyncLoader:
         pool = self._pools[cols.pool_id[slot]]
         pool.push(self._last_ready_seqno, slot)
         if cols.enqueue_time[slot] == 0:
-            cols.enqueue_time[slot] = _now_us()
+            cols.enqueue_time[slot] = time_ns() // 1000
         if self._can_spawn(pool):
             self._spawn(pool)
 
@@ -358,6 +356,7 @@ class AsyncLoader:
         """
         if job is None:
             return
+        _check_job(job, "prioritize")
         with self._lock:
             target = self._pool(pool).id
             if job._loader is not None and job._loader is not self:
@@ -435,6 +434,7 @@ class AsyncLoader:
                 self._spawn(pool)
 
     def _worker(self, pool: PoolState) -> None:
+        context = job_context()
         cols = self._columns
         lock = self._lock
         slot = -1
@@ -446,7 +446,7 @@ class AsyncLoader:
                     pool.executing -= 1
                     if error is None:
                         self._jobs[slot].result = result
-                        self._finish(slot, OK, None)
+                        self._finish_ok(slot)
                     else:
                         self._finish(slot, FAILED, error)
                     slot, error, result = -1, None, None
@@ -462,12 +462,12 @@ class AsyncLoader:
                 job = self._jobs[slot]
                 cols.ready_seqno[slot] = 0
                 cols.execution_pool_id[slot] = pool.id
-                cols.start_time[slot] = _now_us()
+                cols.start_time[slot] = time_ns() // 1000
                 pool.executing += 1
                 func = job._func
                 if self._log_events:
                     logger.debug("Execute load job '%s' in %s", job.name, pool.name)
-            set_current_job(job)
+            context.job = job
             try:
                 result = func(self, job)
             except BaseException as exc:  # noqa: BLE001 - a job may raise anything, even SystemExit
@@ -476,7 +476,7 @@ class AsyncLoader:
                 if self._log_failures:
                     logger.error("Load job '%s' failed", job.name, exc_info=exc)
             finally:
-                set_current_job(None)
+                context.job = None
             del job, func
 
     # -- finishing and cancellation -------------------------------------------------------
@@ -502,7 +502,7 @@ class AsyncLoader:
             cols.ready_seqno[slot] = 0
         cols.status[slot] = status
         cols.dependencies_left[slot] = 0
-        cols.finish_time[slot] = _now_us()
+        cols.finish_time[slot] = time_ns() // 1000
         if error is not None:
             job._error = error
             cols.errors[slot] = error
@@ -519,6 +519,22 @@ class AsyncLoader:
         dependents = self._dependents[slot]
         self._dependents[slot] = None
         return dependents or ()
+
+    def _finish_ok(self, slot: int) -> None:
+        """``_finish(slot, OK, None)`` without the machinery a cascade needs: the hot path."""
+        dependents = self._mark_finished(slot, OK, None)
+        if dependents:
+            cols = self._columns
+            left, st = cols.dependencies_left, cols.status
+            for d in dependents:
+                if st[d] == PENDING:
+                    left[d] -= 1
+                    if left[d] == 0:
+                        self._enqueue(d)
+        if self._log_progress:
+            self._report_progress()
+        if self._scheduled == 0:
+            self._idle.notify_all()
 
     def _finish(self, slot: int, status: int, error: BaseException | None) -> None:
         """Finish a job and propagate to its dependents, depth-first, without recursion.
@@ -580,6 +596,7 @@ class AsyncLoader:
         to the waiter's execution pool, and a worker waiting on its own pool is replaced for
         the duration so the pool keeps its parallelism.
         """
+        _check_job(job, "wait")
         with self._lock:
             if job._loader is not self:
                 current = current_job()
@@ -815,6 +832,11 @@ class AsyncLoader:
             f"<AsyncLoader pools={[p.name for p in self._pools]} scheduled={self._scheduled} "
             f"finished={self._finished}{' paused' if not self._is_running else ''}>"
         )
+
+
+def _check_job(job: object, method: str) -> None:
+    if not isinstance(job, LoadJob):
+        raise TypeError(f"AsyncLoader.{method}() takes a LoadJob, got {type(job).__name__}")
 
 
 __all__ = ["AsyncLoader", "LoadStatus"]

@@ -1,0 +1,45 @@
+"""Timing helpers shared by the benchmark modules: medians of repeated runs, one table out."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Figure:
+    """One row of the results table."""
+
+    name: str
+    value: float
+    unit: str
+    peer: str = ""
+    peer_value: float | None = None
+    target: str = ""
+    met: bool | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.peer_value is None or self.value == 0:
+            return None
+        return self.peer_value / self.value
+
+
+def median_time(run: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None
+                ) -> float:
+    """Median wall time of ``run`` over ``repeat`` runs; ``setup`` runs untimed before each.
+
+    ``setup`` returns the argument passed to ``run`` (or None).  Garbage collection runs
+    before each timing so one run's garbage is not charged to the next.
+    """
+    times = []
+    for _ in range(repeat):
+        arg = setup() if setup is not None else None
+        gc.collect()
+        start = time.perf_counter()
+        run(arg) if setup is not None else run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
