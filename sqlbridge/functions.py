@@ -150,8 +150,14 @@ def _is_time(t: str | None) -> bool:
 
 
 def _to_string(arg: exp.Expression, type_of: TypeOf) -> exp.Expression:
-    if _is_time(type_of(arg)):
+    t = type_of(arg)
+    if _is_time(t):
         return _fn("strftime", arg, exp.Literal.string("%Y-%m-%d %H:%M:%S.%f"))
+    if t == "Float64":  # ClickHouse prints 0 and 2, DuckDB 0.0 and 2.0
+        whole = exp.and_(exp.EQ(this=arg.copy(), expression=_fn("trunc", arg.copy())),
+                         exp.LT(this=_fn("abs", arg.copy()), expression=exp.Literal.number(1e15)))
+        return exp.Case().when(whole, _cast(_cast(arg.copy(), "BIGINT"), "VARCHAR")).else_(
+            _cast(arg, "VARCHAR"))
     return _cast(arg, "VARCHAR")
 
 
@@ -301,6 +307,10 @@ def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
             return _aggregate("uniq", [node.this])  # type: ignore[return-value]
         if isinstance(node, exp.DateDiff):
             return _date_diff(node)
+        if isinstance(node, exp.Round):
+            # ClickHouse rounds floats half to even (round(0.25, 1) = 0.2); DuckDB half away.
+            digits = node.args.get("decimals") or exp.Literal.number(0)
+            return _fn("round_even", node.this, digits)
         if isinstance(node, exp.CountIf):
             return exp.CountIf(this=_cast(node.this, "BOOLEAN"))
         if isinstance(node, exp.Sum) and not _in_window(node):

@@ -26,6 +26,11 @@ _OPERATORS: dict[type[exp.Expression], str] = {
     exp.Like: "like", exp.ILike: "ilike", exp.DPipe: "concat", exp.IntDiv: "intDiv",
 }
 
+_DATETIME_FUNCTIONS = {
+    "todatetime", "tostartoffiveminutes", "tostartoffiveminute", "tostartoftenminutes",
+    "tostartoffifteenminutes", "tostartofminute", "tostartofhour", "tostartofday",
+}
+
 _UINT64_FUNCTIONS = {
     "count", "countif", "uniq", "uniqexact", "uniqif", "uniqexactif", "length", "uniqcombined",
     "uniqhll12", "countdistinct",
@@ -109,11 +114,15 @@ def _name(node: exp.Expression, src: str) -> str:
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
         return f"isNull({_name(node.this, src)})"
     if isinstance(node, exp.Neg):
+        if isinstance(node.this, exp.Literal) and not node.this.is_string:
+            return f"-{node.this.this}"  # ClickHouse folds a negative literal
         return f"negate({_name(node.this, src)})"
     if isinstance(node, exp.In):
         return f"in({_in_args(node, src)})"
     if isinstance(node, exp.Array):
         return f"[{_join(node.expressions, src)}]"
+    if isinstance(node, exp.Lambda):
+        return f"lambda(tuple({_join(node.expressions, src)}), {_name(node.this, src)})"
     if isinstance(node, exp.Tuple):
         return f"({_join(node.expressions, src)})"
     if isinstance(node, exp.Func):
@@ -187,4 +196,10 @@ def _computed_type(node: exp.Expression) -> str | None:
         return "UInt64"
     if isinstance(node, exp.DateDiff):
         return "Int64"
+    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
+        unit = node.args.get("unit")
+        if unit is not None and unit.name.lower() in ("minute", "hour", "day"):
+            return "DateTime"  # ClickHouse's toStartOfMinute(DateTime64) is a DateTime
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _DATETIME_FUNCTIONS:
+        return "DateTime"
     return None

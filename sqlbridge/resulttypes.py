@@ -97,6 +97,9 @@ def decorate(
         if ch is None and duck.upper() in ("HUGEINT", "UHUGEINT"):
             # sum() of integers: DuckDB widens to 128 bits, ClickHouse stays at (U)Int64.
             ch = "UInt64" if duck.upper() == "UHUGEINT" else "Int64"
+        if ch is not None and _base(ch) == "DateTime" and pa.types.is_timestamp(col.type):
+            # Whole seconds: a second-resolution Arrow type prints (and types) as DateTime.
+            col = col.cast(pa.timestamp("s", col.type.tz), safe=False)
         if ch is not None:
             target = _ARROW_OF.get(_base(ch))
             if target is not None and col.type != target:

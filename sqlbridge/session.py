@@ -47,23 +47,24 @@ from sqlbridge.split import split_statements
 from sqlbridge.timezone import local_time_zone
 from sqlbridge.translate import DIALECTS, Translation, translate
 
-#: ClickHouse's formatReadableTimeDelta (years of 365 days, months of 30 days, whole seconds).
+#: ClickHouse's formatReadableTimeDelta: years of 365 days, months of 30.5, whole seconds.
 _READABLE_DELTA = """
 CREATE MACRO asl_format_readable_time_delta(x) AS (
     CASE WHEN x IS NULL THEN NULL ELSE
     (CASE WHEN x < 0 THEN '-' ELSE '' END) || (
-        WITH parts AS (SELECT list_filter(list_transform(
-            [[31536000, 1e18, 'year'], [2592000, 31536000, 'month'], [86400, 2592000, 'day'],
-             [3600, 86400, 'hour'], [60, 3600, 'minute'], [1, 60, 'second']],
-            u -> CAST(floor((floor(abs(x)) % CAST(u[2] AS DOUBLE)) / CAST(u[1] AS DOUBLE))
-                      AS BIGINT) || ' ' || u[3]
-                 || CASE WHEN floor((floor(abs(x)) % CAST(u[2] AS DOUBLE)) / CAST(u[1] AS DOUBLE))
-                             = 1 THEN '' ELSE 's' END),
-            s -> NOT starts_with(s, '0 ')) AS p)
-        SELECT CASE WHEN len(p) = 0 THEN '0 seconds'
-                    WHEN len(p) = 1 THEN p[1]
-                    ELSE array_to_string(p[1:len(p) - 1], ', ') || ' and ' || p[len(p)] END
-        FROM parts)
+        WITH a AS (SELECT CAST(floor(abs(x)) AS HUGEINT) AS a),
+        y AS (SELECT a // 31536000 AS years, a % 31536000 AS r1 FROM a),
+        m AS (SELECT years, r1 // 2635200 AS months, r1 % 2635200 AS r2 FROM y),
+        parts AS (SELECT list_filter([
+            {'n': years, 'name': 'year'}, {'n': months, 'name': 'month'},
+            {'n': r2 // 86400, 'name': 'day'}, {'n': r2 % 86400 // 3600, 'name': 'hour'},
+            {'n': r2 % 3600 // 60, 'name': 'minute'}, {'n': r2 % 60, 'name': 'second'}],
+            lambda p: p.n <> 0) AS items FROM m)
+        SELECT CASE WHEN len(items) = 0 THEN '0 seconds' ELSE
+            array_to_string(list_transform(items, lambda p, i:
+                CASE WHEN i = 1 THEN '' WHEN i = len(items) THEN ' and ' ELSE ', ' END
+                || p.n || ' ' || p.name || CASE WHEN p.n = 1 THEN '' ELSE 's' END), '')
+        END FROM parts)
     END)
 """
 
