@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from loader.snapshot import POOLS_SCHEMA, SCHEMA, STATUS_NAMES
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 #: A fixed instant the sample rows are built around.
 T0 = dt.datetime(2026, 11, 22, 6, 53, 57, 123456, tzinfo=UTC)
 
