@@ -15,7 +15,7 @@ import time
 
 from .common import Figure
 
-MODULES = ["throughput", "dag", "schedule", "snapshot", "cascade", "cli"]
+MODULES = ["throughput", "dag", "schedule", "snapshot", "cascade"]
 
 
 def format_table(figures: list[Figure]) -> str:
