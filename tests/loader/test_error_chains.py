@@ -60,7 +60,9 @@ def test_failure_message_keeps_cause_and_traceback():
         loader.schedule(y)
         loader.wait_all(TIMEOUT)
     assert x.status is LoadStatus.FAILED and y.status is LoadStatus.CANCELED
-    assert str(x.exception) == "Code: 695. Load job 'x' failed: ValueError: boom. (ASYNC_LOAD_FAILED)"
+    assert str(x.exception) == (
+        "Code: 695. Load job 'x' failed: ValueError: boom. (ASYNC_LOAD_FAILED)"
+    )
     assert isinstance(x.exception.__cause__, ValueError)
     assert x.exception.__cause__.__traceback__ is not None
     assert str(y.exception) == (
