@@ -72,16 +72,14 @@ def harden(con: duckdb.DuckDBPyConnection) -> None:
 
 def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     """Raise ``Readonly`` unless ``sql`` is one read-only SELECT-kind statement."""
-    try:
-        statements = con.extract_statements(sql)
-    except duckdb.ParserException:
-        raise  # the caller maps it to SYNTAX_ERROR with a position
-    except ValueError:
-        # A statement kind this duckdb build's Python enum does not even know (UPDATE EXTENSIONS).
-        raise Readonly(f"Cannot execute this statement in readonly mode: {_WHY}") from None
+    statements = con.extract_statements(sql)  # a ParserException is the caller's SYNTAX_ERROR
     if len(statements) != 1:
         raise SyntaxError_("Multi-statements are not allowed")
-    kind = statements[0].type.name
+    try:
+        kind = statements[0].type.name
+    except ValueError:
+        # A kind this duckdb build's Python enum does not even know (UPDATE EXTENSIONS).
+        raise Readonly(f"Cannot execute this statement in readonly mode: {_WHY}") from None
     if kind != "SELECT":
         what = _REFUSED_KINDS.get(kind, kind)
         raise Readonly(f"Cannot execute {what} in readonly mode: {_WHY}")

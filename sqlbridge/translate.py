@@ -156,7 +156,26 @@ def _parse(text: str) -> exp.Expression:
     return trees[0]
 
 
+_QUERY_WORDS = {"SELECT", "WITH", "DESCRIBE", "DESC", "SHOW", "EXPLAIN", "FROM", "VALUES", "(",
+                "EXISTS"}
+
+
+def _refuse_by_first_word(text: str) -> None:
+    """``INSTALL x``, ``SYSTEM ...``: statements sqlglot's ClickHouse parser would misread (as
+    an alias, say) are told apart by their first word, before parsing."""
+    tokens = _safe_tokens(text)
+    if not tokens:
+        return
+    word = tokens[0].text.upper()
+    if word in _QUERY_WORDS:
+        return
+    if word in _WRITE_COMMANDS:
+        raise refuse(word)
+    raise NotImplemented_(f"{word} is not supported; use SELECT, DESCRIBE or SHOW TABLES")
+
+
 def _translate_clickhouse(text: str) -> Translation:
+    _refuse_by_first_word(text)
     tree = _parse(text)
     for kind, word in _WRITES.items():
         if isinstance(tree, kind):
@@ -324,7 +343,8 @@ def _limit_by(tree: exp.Expression) -> None:
 
 def _command(tree: exp.Command) -> Translation:
     word = tree.name.upper()
-    rest = tree.expression.name if tree.expression is not None else ""
+    rest = tree.expression
+    rest = rest.name if isinstance(rest, exp.Expression) else str(rest or "")
     if word == "SHOW":
         parts = rest.split()
         fmt = None

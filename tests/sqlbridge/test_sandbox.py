@@ -1,0 +1,165 @@
+"""Every way to change the database, touch files or change settings is refused, and the
+session keeps answering afterwards."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+import sqlbridge
+from sqlbridge.errors import QueryError, Readonly, SyntaxError_
+from sqlbridge.testing import FakeLoader
+
+GOOD = "SELECT count() AS n FROM system.asynchronous_loader"
+
+REFUSED_CLICKHOUSE = [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_text('/etc/hostname')",
+    "SELECT * FROM read_parquet('/tmp/x.parquet')",
+    "SELECT * FROM file('/etc/passwd', 'CSV')",
+    "SELECT * FROM url('http://example.com/x.csv', CSV)",
+    "COPY (SELECT 1) TO '/tmp/asl-sandbox-test.csv'",
+    "ATTACH ':memory:' AS other",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET max_threads = 1",
+    "SET enable_external_access = true",
+    "PRAGMA version",
+    "CREATE TABLE t (a UInt8) ENGINE = Memory",
+    "CREATE VIEW v AS SELECT 1",
+    "INSERT INTO t VALUES (1)",
+    "DROP TABLE system.asynchronous_loader",
+    "ALTER TABLE t ADD COLUMN b UInt8",
+    "TRUNCATE TABLE t",
+    "SYSTEM RELOAD DICTIONARIES",
+    "OPTIMIZE TABLE t FINAL",
+    "KILL QUERY WHERE 1",
+    "RENAME TABLE a TO b",
+    "GRANT SELECT ON *.* TO u",
+]
+
+REFUSED_DUCKDB = [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT content FROM read_text('/etc/hostname')",
+    "SELECT * FROM read_blob('/etc/hostname')",
+    "FROM read_json_auto('/tmp/x.json')",
+    "SELECT * FROM glob('/etc/*')",
+    "COPY (SELECT 1) TO '/tmp/asl-sandbox-test.csv'",
+    "EXPORT DATABASE '/tmp/asl-sandbox-export'",
+    "ATTACH ':memory:' AS other",
+    "DETACH memory",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET threads = 1",
+    "RESET threads",
+    "SET GLOBAL enable_external_access = true",
+    "USE system",
+    "PRAGMA database_list",
+    "CALL checkpoint()",
+    "CHECKPOINT",
+    "CREATE TABLE t AS SELECT 1",
+    "CREATE TEMP TABLE t AS SELECT 1",
+    "CREATE MACRO m(x) AS x",
+    "CREATE TYPE t AS ENUM ('a')",
+    "CREATE SECRET (TYPE s3)",
+    "INSERT INTO asl_system.tables VALUES ('x', 'y', 'z', 'w')",
+    "DELETE FROM asl_system.tables",
+    "UPDATE asl_system.tables SET name = 'x'",
+    "DROP VIEW asl_system.asynchronous_loader",
+    "ALTER VIEW asl_system.asynchronous_loader RENAME TO x",
+    "COMMENT ON VIEW asl_system.asynchronous_loader IS 'x'",
+    "BEGIN TRANSACTION",
+    "PREPARE p AS SELECT 1",
+    "EXPLAIN ANALYZE DELETE FROM asl_system.tables",
+    "PIVOT asl_system.asynchronous_loader ON status USING count(*)",
+    "VACUUM",
+    "SELECT * FROM query('SELECT 1')",
+    "SELECT * FROM query_table('asl_system.tables')",
+    "SELECT nextval('s')",
+    "SELECT getenv('HOME')",
+    "UPDATE EXTENSIONS",
+]
+
+
+@pytest.fixture(scope="module")
+def ch():
+    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def duck():
+    with sqlbridge.connect(FakeLoader(), dialect="duckdb", time_zone="UTC") as session:
+        yield session
+
+
+def _refused(db, sql):
+    with pytest.raises(QueryError) as info:
+        db.query(sql)
+    e = info.value
+    assert isinstance(e, Readonly | SyntaxError_) or e.code in (46, 60), (sql, str(e))
+    assert str(e).startswith(f"Code: {e.code}. DB::Exception: ")
+    # ... and the session is still usable.
+    assert db.query(GOOD).column("n").to_pylist() == [7]
+    return e
+
+
+@pytest.mark.parametrize("sql", REFUSED_CLICKHOUSE)
+def test_clickhouse_dialect_refuses(ch, sql):
+    e = _refused(ch, sql)
+    assert isinstance(e, Readonly), str(e)
+    assert "readonly" in str(e).lower()
+
+
+@pytest.mark.parametrize("sql", REFUSED_DUCKDB)
+def test_duckdb_dialect_refuses(duck, sql):
+    e = _refused(duck, sql)
+    if not sql.startswith(("SELECT getenv", "SELECT nextval")):
+        assert isinstance(e, Readonly), str(e)
+
+
+def test_readonly_message_tells_what_to_do(ch):
+    with pytest.raises(Readonly) as info:
+        ch.query("INSERT INTO t VALUES (1)")
+    text = str(info.value)
+    assert text.startswith("Code: 164. DB::Exception: Cannot execute INSERT in readonly mode")
+    assert "SELECT" in text and text.endswith("(READONLY)")
+
+
+def test_read_csv_message_names_the_function(duck):
+    with pytest.raises(Readonly) as info:
+        duck.query("SELECT * FROM read_csv('/etc/passwd')")
+    assert "read_csv()" in str(info.value)
+
+
+def test_writes_hidden_in_several_statements_are_refused(ch):
+    with pytest.raises(SyntaxError_, match="Multi-statements are not allowed"):
+        ch.query("SELECT 1; DROP TABLE x")
+    # The script form runs statement by statement and refuses the second one.
+    statements = ch.statements("SELECT 1; CREATE TABLE x (a int); SELECT 2")
+    assert len(statements) == 3
+    with pytest.raises(Readonly):
+        ch.query(statements[1])
+
+
+def test_duckdb_connection_itself_is_locked(ch):
+    con = ch.duckdb
+    with pytest.raises(duckdb.Error, match="locked"):
+        con.execute("SET threads = 1")
+    with pytest.raises(duckdb.Error):
+        con.sql("SELECT * FROM read_csv('/etc/passwd')").fetchall()
+
+
+def test_setting_values_after_setup(ch):
+    t = ch.query("SELECT name, value FROM duckdb_settings() WHERE name IN "
+                 "('enable_external_access', 'lock_configuration', 'TimeZone') ORDER BY name")
+    assert dict(zip(t.column("name").to_pylist(), t.column("value").to_pylist(), strict=True)) \
+        == {"TimeZone": "Etc/UTC", "enable_external_access": "false",
+            "lock_configuration": "true"}
+
+
+def test_nothing_was_written(ch):
+    import os
+
+    assert not os.path.exists("/tmp/asl-sandbox-test.csv")
+    assert not os.path.exists("/tmp/asl-sandbox-export")
