@@ -121,6 +121,17 @@ class CHType:
     name: str
     args: tuple = ()
 
+    def __str__(self) -> str:
+        if not self.args:
+            return self.name
+        parts = []
+        for a in self.args:
+            if isinstance(a, tuple):
+                parts.append(f"{a[0]} {a[1]}" if a[0] else str(a[1]))
+            else:
+                parts.append(str(a))
+        return f"{self.name}({', '.join(parts)})"
+
     @property
     def nullable(self) -> bool:
         return self.name == "Nullable"

@@ -61,6 +61,7 @@ _JSON_OTHER = {
     c: f"\\u{c:04X}" for c in list(range(0x20)) + [0x2028, 0x2029] if chr(c) not in "\b\f\n\r\t"
 }
 _JSON_OTHER_RE = "[" + "".join(re.escape(chr(c)) for c in _JSON_OTHER) + "]"
+_JSON_ANY_RE = _JSON_OTHER_RE[:-1] + _JSON_SHORT_RE[1:]
 
 
 def _replace_all(arr: pa.Array, pairs, pattern: str) -> pa.Array:
@@ -103,18 +104,20 @@ def csv_quote(arr: pa.Array) -> pa.Array:
 
 
 def json_string(arr: pa.Array) -> pa.Array:
-    arr = _replace_all(arr, _JSON_SHORT, _JSON_SHORT_RE)
-    arr = _translate(arr, _JSON_OTHER, _JSON_OTHER_RE)
+    if len(arr):
+        mask = pc.fill_null(pc.match_substring_regex(arr, _JSON_ANY_RE), False)
+        if pc.any(mask).as_py():
+            subset = arr.filter(mask)
+            for old, new in _JSON_SHORT:
+                subset = pc.replace_substring(subset, old, new)
+            subset = _translate(subset, _JSON_OTHER, _JSON_OTHER_RE)
+            arr = pc.replace_with_mask(arr, mask, subset)
     return wrap(arr, '"', '"')
 
 
 def wrap(arr: pa.Array, left: str, right: str) -> pa.Array:
     """``left + value + right`` for every non-null value."""
-    if left:
-        arr = pc.binary_join_element_wise(left, arr, "")
-    if right:
-        arr = pc.binary_join_element_wise(arr, right, "")
-    return arr
+    return pc.binary_join_element_wise(left, arr, right, "")
 
 
 def concat(*parts) -> pa.Array:
@@ -186,17 +189,21 @@ _UNIT_FOR_SCALE = [(0, "s"), (3, "ms"), (6, "us"), (9, "ns")]
 
 
 def datetimes(arr: pa.Array, scale: int, tz: str) -> pa.Array:
-    """``YYYY-MM-DD hh:mm:ss[.fff...]`` in ``tz``; naive timestamps are UTC instants."""
-    unit = next(u for s, u in _UNIT_FOR_SCALE if s >= scale) if scale <= 9 else "ns"
+    """``YYYY-MM-DD hh:mm:ss[.fff...]`` in ``tz``; naive timestamps are UTC instants.
+
+    Arrow's timestamp-to-string cast writes exactly ClickHouse's layout (the fraction has as
+    many digits as the unit), and is much faster than ``strftime``; ``local_timestamp`` moves
+    the instants to the zone's wall clock first.
+    """
+    unit = next((u for s, u in _UNIT_FOR_SCALE if s >= scale), "ns")
     if arr.type.tz is None:
         arr = arr.cast(pa.timestamp(arr.type.unit, tz="UTC"))
     if arr.type.unit != unit:
         arr = pc.cast(arr, pa.timestamp(unit, tz="UTC"), safe=False)
-    arr = arr.cast(pa.timestamp(unit, tz=tz))
-    out = pc.strftime(arr, format="%Y-%m-%d %H:%M:%S")
-    width = 19 + (scale + 1 if scale else 0)
+    wall = pc.local_timestamp(arr.cast(pa.timestamp(unit, tz=tz)))
+    out = pc.cast(wall, STRING)
     if scale not in (0, 3, 6, 9):
-        out = pc.utf8_slice_codeunits(out, 0, width)
+        out = pc.utf8_slice_codeunits(out, 0, 20 + scale)
     return out
 
 
@@ -206,11 +213,15 @@ def datetimes(arr: pa.Array, scale: int, tz: str) -> pa.Array:
 class Column:
     """One result column: its name, Arrow data and parsed ClickHouse type."""
 
-    def __init__(self, name: str, field: pa.Field, data: pa.ChunkedArray):
+    def __init__(
+        self, name: str, field: pa.Field, data: pa.ChunkedArray, type_name: str | None = None
+    ):
         self.name = name
-        self.type_name = clickhouse_type(field, data)
+        self.type_name = type_name or clickhouse_type(field, data)
         self.type = parse_type(self.type_name)
-        self.data = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+        if isinstance(data, pa.ChunkedArray):
+            data = data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
+        self.data = data
 
     @property
     def align_right(self) -> bool:
@@ -250,8 +261,16 @@ def _unify_strings(arr: pa.Array) -> pa.Array:
     return arr
 
 
+# The Pretty formats write values as ``text`` except that named tuples, wherever they are,
+# become indented JSON objects; elements inside arrays/maps are then ``pretty_quoted``.
+_PRETTY_BASE = {"pretty": "text", "pretty_quoted": "quoted"}
+
+
 def serialize(arr: pa.Array, chtype: CHType, style: str, tz: str) -> pa.Array:
     """Each value of ``arr`` as ClickHouse would write it in ``style``; nulls stay null."""
+    if pat.is_struct(arr.type) and style in _PRETTY_BASE:
+        return _pretty_struct(arr, chtype, style, tz)
+    style = _PRETTY_BASE.get(style, style) if not _is_container(arr.type) else style
     t = arr.type
     base = _base(chtype)
     if pat.is_dictionary(t):
@@ -323,7 +342,25 @@ def _maybe_quote(arr: pa.Array, style: str) -> pa.Array:
 
 
 def _element_style(style: str) -> str:
+    if style in _PRETTY_BASE:
+        return "pretty_quoted"
     return "json" if style == "json" else "quoted"
+
+
+def _is_container(t: pa.DataType) -> bool:
+    if pat.is_dictionary(t):
+        return False
+    return pat.is_nested(t)
+
+
+def _pretty_struct(arr: pa.Array, chtype: CHType, style: str, tz: str) -> pa.Array:
+    from ._jsonpretty import json_pretty  # a cycle at import time otherwise
+
+    fields = list(arr.type)
+    if fields and _tuple_is_named(_base(chtype), fields):
+        out = json_pretty(arr, chtype, tz, 0, " ")
+        return pc.if_else(arr.is_null(), pa.scalar(None, STRING), out)
+    return _structs(arr, _base(chtype), style, tz)
 
 
 def _null_word(style: str) -> str:
@@ -331,6 +368,7 @@ def _null_word(style: str) -> str:
 
 
 def _finish_nested(text: pa.Array, style: str) -> pa.Array:
+    style = _PRETTY_BASE.get(style, style)
     return csv_quote(text) if style == "csv" else text
 
 
@@ -451,30 +489,47 @@ def serialize_column(col: Column, style: str, tz: str, null: str | None = None) 
     return out
 
 
-def joined(arr: pa.Array, end: str = "\n") -> str:
-    """All values of a null-free string array, each followed by ``end``, as one ``str``.
+def rows_text(parts: list, num_rows: int, trim: int = 0) -> str:
+    """Every row written as the concatenation of ``parts``, all rows as one ``str``.
 
-    Reads the concatenated bytes straight out of the Arrow buffer instead of building a
-    Python string per row.
+    ``parts`` mixes constant strings (separators, JSON keys) and string arrays (one value per
+    row, no nulls), so a whole format is a single ``binary_join_element_wise`` pass per slice
+    of rows, and the text is read straight out of the Arrow buffer.  Slices keep every buffer
+    far below Arrow's 2 GiB string-array limit.  ``trim`` drops that many trailing characters
+    (a separator after the last row).
     """
-    if len(arr) == 0:
+    if num_rows == 0:
         return ""
-    if end:
-        arr = pc.binary_join_element_wise(arr, end, "")
-    if not pat.is_string(arr.type):
-        arr = arr.cast(STRING)
+    if not any(isinstance(p, pa.Array) for p in parts):
+        text = "".join(parts) * num_rows
+        return text[: len(text) - trim]
+    chunks = []
+    for start in range(0, num_rows, _ROWS_PER_SLICE):
+        args = [p.slice(start, _ROWS_PER_SLICE) if isinstance(p, pa.Array) else p for p in parts]
+        chunks.append(_buffer_text(pc.binary_join_element_wise(*args, "")))
+    if trim:
+        chunks[-1] = chunks[-1][: len(chunks[-1]) - trim]
+    return chunks[0] if len(chunks) == 1 else "".join(chunks)
+
+
+_ROWS_PER_SLICE = 1 << 16
+
+
+def _buffer_text(arr: pa.Array) -> str:
+    """The concatenated values of a null-free string array."""
     offsets = memoryview(arr.buffers()[1]).cast("i")
     start, stop = offsets[arr.offset], offsets[arr.offset + len(arr)]
     data = arr.buffers()[2]
-    if data is None:
+    if data is None or start == stop:
         return ""
     return str(memoryview(data)[start:stop], "utf-8")
 
 
-def join_columns(cells: list[pa.Array], sep: str, num_rows: int) -> pa.Array:
-    """Row strings: the cells of each row joined by ``sep``."""
-    if not cells:
-        return pa.array([""] * num_rows, STRING)
-    if len(cells) == 1:
-        return cells[0]
-    return pc.binary_join_element_wise(*cells, sep)
+def interleave(cells: list, sep: str) -> list:
+    """``[c0, sep, c1, sep, c2]``: the parts of a row whose cells are separated by ``sep``."""
+    parts: list = []
+    for i, c in enumerate(cells):
+        if i:
+            parts.append(sep)
+        parts.append(c)
+    return parts

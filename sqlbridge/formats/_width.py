@@ -2,7 +2,7 @@
 
 A port of ``UTF8::computeWidth``/``computeBytesBeforeWidth``: printable ASCII counts 1, a tab
 advances to the next multiple of 8 *counting the position where the cell starts* (``prefix``),
-an ESC starts an ANSI sequence that counts nothing until its final byte, other control
+an ESC starts an ANSI sequence that counts nothing up to and including its final byte, other control
 characters count 0, and everything else takes its width from a table generated from ClickHouse
 itself (:mod:`._widthtable`).
 """
@@ -41,16 +41,16 @@ def cut(text: str, prefix: int, limit: int) -> str:
 def _scan(text: str, prefix: int, limit: int | None) -> tuple[int, int]:
     w = 0
     escape = False
-    prev = ""
     for i, c in enumerate(text):
         cp = ord(c)
         if 0x20 <= cp <= 0x7E:
             if not escape:
                 nxt = w + 1
             else:
+                # inside an ANSI sequence: parameter/intermediate bytes and "[" count
+                # nothing, a final byte ends the sequence (and counts nothing either)
                 nxt = w
-                # end of a CSI sequence: a final byte not straight after the ESC
-                if 0x40 <= cp <= 0x7E and prev != "\x1b":
+                if cp >= 0x40 and c != "[":
                     escape = False
         elif c == "\x1b":
             escape = True
@@ -62,5 +62,4 @@ def _scan(text: str, prefix: int, limit: int | None) -> tuple[int, int]:
         if limit is not None and nxt > limit:
             return w, i
         w = nxt
-        prev = c
     return w, len(text)

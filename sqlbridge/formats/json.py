@@ -14,22 +14,15 @@ row-per-line variants write every value on one line.
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.types as pat
 
-from ..chtypes import CHType, clickhouse_type, parse_type
+from ._jsonpretty import json_pretty
 from ._values import (
-    _base,
-    _type_arg,
     columns_of,
-    concat,
     floats,
-    join_columns,
-    joined,
+    interleave,
     json_string,
-    serialize,
+    rows_text,
     serialize_column,
-    wrap,
     zone,
 )
 
@@ -44,15 +37,17 @@ def _key(name: str) -> str:
 def render_each_row(table: pa.Table, *, time_zone=None, **_) -> str:
     cols = columns_of(table)
     tz = zone(time_zone)
-    cells = [concat(_key(c.name) + ":", serialize_column(c, "json", tz, "null")) for c in cols]
-    rows = wrap(join_columns(cells, ",", table.num_rows), "{", "}")
-    return joined(rows)
+    parts: list = []
+    for i, c in enumerate(cols):
+        parts.append(("{" if i == 0 else ",") + _key(c.name) + ":")
+        parts.append(serialize_column(c, "json", tz, "null"))
+    parts.append("}\n")
+    return rows_text(parts, table.num_rows)
 
 
-def _compact_rows(table: pa.Table, tz: str) -> pa.Array:
-    cols = columns_of(table)
-    cells = [serialize_column(c, "json", tz, "null") for c in cols]
-    return wrap(join_columns(cells, ", ", table.num_rows), "[", "]")
+def _compact_rows(table: pa.Table, tz: str, start: str, end: str, trim: int = 0) -> str:
+    cells = [serialize_column(c, "json", tz, "null") for c in columns_of(table)]
+    return rows_text([start + "[", *interleave(cells, ", "), "]" + end], table.num_rows, trim)
 
 
 def _header_line(values: list[str]) -> str:
@@ -60,7 +55,7 @@ def _header_line(values: list[str]) -> str:
 
 
 def render_compact_each_row(table: pa.Table, *, time_zone=None, **_) -> str:
-    return joined(_compact_rows(table, zone(time_zone)))
+    return _compact_rows(table, zone(time_zone), "", "\n")
 
 
 def render_compact_each_row_with_names(table: pa.Table, *, time_zone=None, **_) -> str:
@@ -108,8 +103,7 @@ def _envelope(table: pa.Table, data: str, statistics, rows_before_limit) -> str:
 def render_json_compact(
     table: pa.Table, *, time_zone=None, statistics=None, rows_before_limit=None, **_
 ) -> str:
-    rows = wrap(_compact_rows(table, zone(time_zone)), "\t\t", "")
-    data = joined(rows, ",\n")[:-2]
+    data = _compact_rows(table, zone(time_zone), "\t\t", ",\n", trim=2)
     return _envelope(table, data, statistics, rows_before_limit)
 
 
@@ -118,95 +112,10 @@ def render_json(
 ) -> str:
     tz = zone(time_zone)
     cols = columns_of(table)
-    cells = []
-    for c in cols:
-        value = _pretty(c.data, c.type, tz, 3)
-        cells.append(concat(f"\t\t\t{_key(c.name)}: ", value))
-    body = join_columns(cells, ",\n", table.num_rows)
-    rows = wrap(body, "\t\t{\n", "\n\t\t}")
-    data = joined(rows, ",\n")[:-2]
+    parts: list = []
+    for i, c in enumerate(cols):
+        parts.append(("\t\t{\n" if i == 0 else ",\n") + f"\t\t\t{_key(c.name)}: ")
+        parts.append(json_pretty(c.data, c.type, tz, 3, "\t"))
+    parts.append("\n\t\t},\n" if cols else "\t\t{\n\t\t},\n")
+    data = rows_text(parts, table.num_rows, trim=2)
     return _envelope(table, data, statistics, rows_before_limit)
-
-
-# --------------------------------------------------------------------------- pretty nesting
-
-
-def _is_nested(t: pa.DataType) -> bool:
-    return (
-        pat.is_list(t)
-        or pat.is_large_list(t)
-        or pat.is_fixed_size_list(t)
-        or pat.is_list_view(t)
-        or pat.is_map(t)
-        or pat.is_struct(t)
-    )
-
-
-def _pretty(arr: pa.Array, chtype: CHType, tz: str, indent: int) -> pa.Array:
-    """``serializeTextJSONPretty``: arrays of scalars stay on one line; arrays of nested
-    values, tuples and maps put each element on its own line, one tab deeper."""
-    t = arr.type
-    if pat.is_dictionary(t):
-        arr, t = arr.dictionary_decode(), arr.type.value_type
-    if not _is_nested(t):
-        return pc.fill_null(serialize(arr, chtype, "json", tz), "null")
-    base = _base(chtype) if chtype.name else CHType("")
-    if not pat.is_map(t) and not pat.is_struct(t):
-        if not pat.is_list(t):
-            arr = arr.cast(pa.list_(t.value_field))
-        if not _is_nested(arr.type.value_type):
-            return pc.fill_null(serialize(arr, chtype, "json", tz), "null")
-        child_type = _child_type(base, 0, arr.type.value_field)
-        children = _pretty(arr.values, child_type, tz, indent + 1).to_pylist()
-        offsets = arr.offsets.to_pylist()
-        blocks = [
-            _block("[", "]", children[offsets[i] : offsets[i + 1]], indent) for i in range(len(arr))
-        ]
-        return pa.array(blocks, pa.string())
-    if pat.is_map(t):
-        keys = serialize(arr.keys, _child_type(base, 0, t.key_field), "json", tz)
-        if not pat.is_string(arr.keys.type):
-            keys = wrap(pc.cast(keys, pa.string()), '"', '"')
-        keys = keys.to_pylist()
-        items = _pretty(arr.items, _child_type(base, 1, t.item_field), tz, indent + 1).to_pylist()
-        offsets = arr.offsets.to_pylist()
-        out = []
-        for i in range(len(arr)):
-            lo, hi = offsets[i], offsets[i + 1]
-            out.append(_block("{", "}", [f"{keys[j]}: {items[j]}" for j in range(lo, hi)], indent))
-        return pa.array(out, pa.string())
-    # struct
-    fields = list(t)
-    named = bool(fields) and _named(base, fields)
-    parts = []
-    for i, f in enumerate(fields):
-        child = _pretty(arr.field(i), _child_type(base, i, f), tz, indent + 1).to_pylist()
-        parts.append([f"{_key(f.name)}: {v}" for v in child] if named else child)
-    valid = arr.is_valid().to_pylist()
-    out = []
-    for r in range(len(arr)):
-        if not valid[r]:
-            out.append("null")
-            continue
-        out.append(
-            _block("{" if named else "[", "}" if named else "]", [p[r] for p in parts], indent)
-        )
-    return pa.array(out, pa.string())
-
-
-def _block(left: str, right: str, items: list[str], indent: int) -> str:
-    if not items:
-        return left + right
-    pad = "\t" * (indent + 1)
-    return left + "\n" + ",\n".join(pad + x for x in items) + "\n" + "\t" * indent + right
-
-
-def _child_type(base: CHType, i: int, field: pa.Field) -> CHType:
-    t = _type_arg(base, i)
-    return t if t.name else parse_type(clickhouse_type(field))
-
-
-def _named(t: CHType, fields) -> bool:
-    if t.name == "Tuple" and t.args:
-        return all(isinstance(a, tuple) and a[0] for a in t.args)
-    return all(f.name and not f.name.isdigit() for f in fields)

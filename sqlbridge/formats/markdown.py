@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ._values import columns_of, join_columns, joined, serialize_column, wrap, zone
+from ._values import columns_of, interleave, rows_text, serialize_column, zone
 
 
 def render(table: pa.Table, *, time_zone=None, **_) -> str:
@@ -17,5 +17,4 @@ def render(table: pa.Table, *, time_zone=None, **_) -> str:
     head = "| " + " | ".join(c.name for c in cols) + " |\n"
     head += "|" + "|".join("-:" if c.align_right else ":-" for c in cols) + "|\n"
     cells = [serialize_column(c, "escaped", tz, "\\N") for c in cols]
-    rows = wrap(join_columns(cells, " | ", table.num_rows), "| ", " |")
-    return head + joined(rows)
+    return head + rows_text(["| ", *interleave(cells, " | "), " |\n"], table.num_rows)

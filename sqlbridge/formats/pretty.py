@@ -126,7 +126,8 @@ def render(table: pa.Table, style: str, *, time_zone=None, **_) -> str:
     else:
         shown = table
     cols = columns_of(shown)
-    values = [serialize_column(c, "text", tz, NULL).to_pylist() for c in cols]
+    # named tuples print as JSON objects in the Pretty formats (also in the Vertical fallback)
+    values = [serialize_column(c, "pretty", tz, NULL).to_pylist() for c in cols]
 
     number_width = int(math.floor(math.log10(num_rows))) + 3
     margin = " " * number_width
@@ -160,7 +161,7 @@ def render(table: pa.Table, style: str, *, time_zone=None, **_) -> str:
         and len(cols) >= FALLBACK_MIN_COLUMNS
         and (sum(widths) >= FALLBACK_MIN_WIDTH or has_newlines)
     ):
-        return vertical.render_rows(cols, num_rows, tz)
+        return vertical.render_rows(cols, num_rows, tz, "pretty")
 
     cut_to = 0 if (num_rows == 1 and len(cols) == 1) else MAX_VALUE_WIDTH
     right = [c.align_right for c in cols]

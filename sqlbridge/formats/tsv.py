@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ._values import columns_of, escape, join_columns, joined, serialize_column, zone
+from ._values import columns_of, escape, interleave, rows_text, serialize_column, zone
 
 
 def _render(table: pa.Table, raw: bool, names: bool, types: bool, time_zone=None) -> str:
@@ -30,7 +30,7 @@ def _render(table: pa.Table, raw: bool, names: bool, types: bool, time_zone=None
     if types:
         head += header([c.type_name for c in cols])
     cells = [serialize_column(c, style, tz, "\\N") for c in cols]
-    return head + joined(join_columns(cells, "\t", table.num_rows))
+    return head + rows_text([*interleave(cells, "\t"), "\n"], table.num_rows)
 
 
 def render(table: pa.Table, *, time_zone=None, **_) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ._values import columns_of, join_columns, joined, serialize_column, wrap, zone
+from ._values import columns_of, interleave, rows_text, serialize_column, zone
 
 
 def render(table: pa.Table, *, time_zone=None, **_) -> str:
     cols = columns_of(table)
     tz = zone(time_zone)
     cells = [serialize_column(c, "quoted", tz, "NULL") for c in cols]
-    rows = wrap(join_columns(cells, ",", table.num_rows), "(", ")")
-    return joined(rows, ",")[:-1] if table.num_rows else ""
+    return rows_text(["(", *interleave(cells, ","), "),"], table.num_rows, trim=1)

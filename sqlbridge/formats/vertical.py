@@ -54,8 +54,11 @@ def tips(col: Column, num_rows: int) -> list[str]:
     return [number_tip(v) for v in data.to_pylist()]
 
 
-def render_rows(cols: list[Column], num_rows: int, tz: str) -> str:
-    """The rows (at most :data:`MAX_ROWS`) without the trailing ``Showed first`` line."""
+def render_rows(cols: list[Column], num_rows: int, tz: str, style: str = "text") -> str:
+    """The rows (at most :data:`MAX_ROWS`) without the trailing ``Showed first`` line.
+
+    The Pretty formats fall back to this layout with ``style="pretty"``.
+    """
     shown = min(num_rows, MAX_ROWS)
     names = [truncate_name(c.name, NAME_CUT_TO) for c in cols]
     longest = max((w for _, w in names), default=0)
@@ -64,7 +67,7 @@ def render_rows(cols: list[Column], num_rows: int, tz: str) -> str:
     for c in cols:
         part = Column.__new__(Column)
         part.__dict__.update(c.__dict__, data=c.data.slice(0, shown))
-        text = serialize_column(part, "text", tz, NULL).to_pylist()
+        text = serialize_column(part, style, tz, NULL).to_pylist()
         tip = tips(c, shown)
         values.append([v + t for v, t in zip(text, tip, strict=True)])
     out = []
