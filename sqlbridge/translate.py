@@ -406,7 +406,7 @@ def _translate_duckdb(text: str) -> Translation:
         after = tokens[i + 2] if i + 2 < len(tokens) else None
         if (
             depth == 0 and tok.token_type != TokenType.STRING and tok.text.upper() == "FORMAT"
-            and nxt is not None and nxt.token_type in (TokenType.VAR, TokenType.IDENTIFIER)
+            and nxt is not None and nxt.token_type != TokenType.STRING and nxt.text.isidentifier()
             and (after is None or after.text.upper() in _FORMAT_FOLLOWERS)
             and (i == 0 or tokens[i - 1].token_type != TokenType.DOT)
         ):
