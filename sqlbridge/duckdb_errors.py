@@ -22,7 +22,7 @@ _LINE = re.compile(r"^LINE (\d+): (.*)$")
 def _first_line(message: str) -> str:
     body = message.split("\n\nLINE ")[0].strip()
     body = re.sub(r"^[A-Za-z ]+ Error: ", "", body)
-    return body.replace(f"{catalog.INTERNAL_SCHEMA}.", "system.")
+    return body.replace(catalog.INTERNAL_SCHEMA, "system")
 
 
 def _duck_offset(message: str, sql: str) -> int | None:
@@ -73,8 +73,13 @@ def from_duckdb(
     if isinstance(exc, duckdb.CatalogException):
         m = re.search(r"Table with name (\S+) does not exist", body)
         if m:
+            name = m.group(1).strip('"')
+            qualified = re.search(r"[\w`\"]+\s*\.\s*[`\"]?" + re.escape(name.split(".")[-1]),
+                                  original)
+            if qualified and "." not in name:
+                name = re.sub(r"[`\"\s]", "", qualified.group(0))
             return errors.UnknownTable(
-                f"Table {m.group(1)} does not exist. The system tables are: "
+                f"Table {name} does not exist. The system tables are: "
                 f"{catalog.system_table_list()} (DESCRIBE one to see its columns)"
             )
         m = re.search(r"(Scalar|Table|Aggregate|Pragma|Macro) Function with name (\S+) does "
@@ -109,7 +114,8 @@ def from_duckdb(
             return errors.NotAnAggregate(body)
         return errors.TypeMismatch(body)
     if isinstance(exc, duckdb.ConversionException):
-        if "Could not convert string" in body or "could not be parsed" in body.lower():
+        lowered = body.lower()
+        if "could not convert string" in lowered or "format" in lowered or "parse" in lowered:
             return errors.CannotParseText(body)
         return errors.TypeMismatch(body)
     if isinstance(exc, duckdb.OutOfRangeException):

@@ -287,6 +287,17 @@ def _date_diff(node: exp.DateDiff) -> exp.Expression:
     return node
 
 
+def _enum_vs_number(node: exp.Binary, type_of: TypeOf) -> exp.Expression:
+    """``status = 2``: ClickHouse compares an Enum with its number; DuckDB would try to parse
+    ``'OK'`` as an integer, so the enum side becomes its code (``enum_code(status)``)."""
+    for side, other in (("this", node.expression), ("expression", node.this)):
+        operand = node.args[side]
+        is_number = isinstance(other, exp.Literal) and not other.is_string
+        if is_number and (type_of(operand) or "").startswith("Enum"):
+            node.set(side, _fn("enum_code", operand))
+    return node
+
+
 def _in_window(node: exp.Expression) -> bool:
     return isinstance(node.parent, exp.Window | exp.Filter)
 
@@ -307,6 +318,8 @@ def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
             return _aggregate("uniq", [node.this])  # type: ignore[return-value]
         if isinstance(node, exp.DateDiff):
             return _date_diff(node)
+        if isinstance(node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):
+            return _enum_vs_number(node, type_of)
         if isinstance(node, exp.Round):
             # ClickHouse rounds floats half to even (round(0.25, 1) = 0.2); DuckDB half away.
             digits = node.args.get("decimals") or exp.Literal.number(0)

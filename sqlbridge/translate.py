@@ -22,6 +22,7 @@ so DuckDB's error positions still point into the user's text.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -120,6 +121,12 @@ def _syntax_error(text: str, e: ParseError) -> SyntaxError_:
     offset = sum(len(x) + 1 for x in lines[: line - 1]) + max(col - len(highlight), 0)
     offset = min(offset, len(text))
     description = (err.get("description") or str(e)).split("\n")[0]
+    missing = re.match(r"Required keyword: '(\w+)' missing for <class '[\w.]*\.(\w+)'>",
+                       description)
+    if missing:
+        description = f"Expected an expression to complete {missing.group(2).upper()}"
+    elif description.startswith("Invalid expression / Unexpected token"):
+        description = "Unexpected token"
     return syntax_error_at(text, offset, description)
 
 

@@ -1,0 +1,103 @@
+"""Errors carry ClickHouse's codes and say what to do; the session survives every one of them."""
+
+from __future__ import annotations
+
+import pytest
+
+import sqlbridge
+from sqlbridge import errors
+from sqlbridge.testing import FakeLoader
+
+GOOD = "SELECT count() AS n FROM system.asynchronous_loader"
+
+
+@pytest.fixture(scope="module")
+def db():
+    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def duck():
+    with sqlbridge.connect(FakeLoader(), dialect="duckdb", time_zone="UTC") as session:
+        yield session
+
+
+def _error(db, sql, run=False) -> errors.QueryError:
+    with pytest.raises(errors.QueryError) as info:
+        db.run(sql) if run else db.query(sql)
+    assert db.query(GOOD).column("n").to_pylist() == [7], "session unusable after an error"
+    e = info.value
+    assert str(e).startswith(f"Code: {e.code}. DB::Exception: ")
+    assert str(e).endswith(f"({e.name})")
+    return e
+
+
+@pytest.mark.parametrize("sql, cls, words", [
+    ("SELECT * FROM system.nosuch", errors.UnknownTable,
+     ["system.nosuch", "system.asynchronous_loader", "system.asynchronous_loader_pools"]),
+    ("SELECT * FROM nosuch", errors.UnknownTable, ["nosuch", "system.asynchronous_loader"]),
+    ("DESCRIBE system.nosuch", errors.UnknownTable, ["system.asynchronous_loader_pools"]),
+    ("SELECT nosuch FROM system.asynchronous_loader", errors.UnknownIdentifier,
+     ["'nosuch'", "DESCRIBE system.asynchronous_loader"]),
+    ("SELECT nofunc(job) FROM system.asynchronous_loader", errors.UnknownFunction, ["nofunc"]),
+    ("SELECT toUInt64('abc')", errors.CannotParseText, ["abc"]),
+    ("SELECT toDateTime('garbage')", errors.CannotParseText, ["garbage"]),
+    ("SELECT job + 1 FROM system.asynchronous_loader", errors.IllegalTypeOfArgument, ["CAST"]),
+    ("SELECT job, count() FROM system.asynchronous_loader", errors.NotAnAggregate, ["GROUP BY"]),
+    ("SELECT 1; SELECT 2", errors.SyntaxError_, ["Multi-statements"]),
+    ("", errors.SyntaxError_, ["Empty query"]),
+    ("SELECT 'abc", errors.SyntaxError_, []),
+    ("SELECT dateDiff('fortnight', now(), now())", errors.NotImplemented_, ["second"]),
+])
+def test_codes_and_messages(db, sql, cls, words):
+    e = _error(db, sql)
+    assert type(e) is cls, str(e)
+    for word in words:
+        assert word in str(e)
+
+
+@pytest.mark.parametrize("sql, position, near", [
+    ("SELECT * FORM system.asynchronous_loader", 15, "system"),
+    ("SELECT count( FROM system.asynchronous_loader", 27, "asynchronous_loader"),
+    ("SELECT 1 +", 10, "+"),
+    ("SELECT job\nFROM system.asynchronous_loader\nWHERE job = = 1", 56, "="),
+])
+def test_syntax_error_position(db, sql, position, near):
+    e = _error(db, sql)
+    assert isinstance(e, errors.SyntaxError_) and e.code == 62
+    assert f"failed at position {position} ('{near}')" in str(e)
+
+
+@pytest.mark.parametrize("sql, position, near", [
+    ("SELECT * FORM system.asynchronous_loader", 15, "system"),
+    ("SELECT *\nFROM system.asynchronous_loader\nWHERE job = = 1", 54, "="),
+    ("SELECT job FROM system.asynchronous_loader WHERE job = = 1 FORMAT JSON", 56, "="),
+])
+def test_syntax_error_position_in_duckdb_dialect(duck, sql, position, near):
+    e = _error(duck, sql)
+    assert f"failed at position {position} ('{near}')" in str(e)
+    assert "asl_system" not in str(e)
+
+
+def test_unknown_format_lists_the_formats(db):
+    e = _error(db, "SELECT 1 FORMAT Nope", run=True)
+    assert isinstance(e, errors.UnknownFormat) and e.code == 73
+    for name in ("TabSeparated", "Vertical", "PrettyCompact", "JSONEachRow"):
+        assert name in str(e)
+    with pytest.raises(errors.UnknownFormat):
+        db.run("SELECT 1", format="Nope")
+
+
+def test_unknown_table_in_duckdb_dialect_lists_ours(duck):
+    e = _error(duck, "SELECT * FROM system.nosuch")
+    assert isinstance(e, errors.UnknownTable)
+    assert "system.asynchronous_loader" in str(e)
+
+
+def test_closed_session_says_so():
+    db = sqlbridge.connect(FakeLoader())
+    db.close()
+    db.close()  # idempotent
+    with pytest.raises(errors.SessionClosed):
+        db.query(GOOD)
