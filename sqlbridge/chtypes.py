@@ -39,26 +39,34 @@ _INTS = {
 _TIME_UNITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
 
 # Types ClickHouse never wraps in Nullable(...).
-_NEVER_NULLABLE = ("Array(", "Tuple(", "Map(", "LowCardinality(", "Nullable(")
+_NEVER_NULLABLE = ("Array(", "Tuple(", "Map(", "Nullable(")
 
 
 def clickhouse_type(field: pa.Field, column: pa.ChunkedArray | pa.Array | None = None) -> str:
     """The ClickHouse type name of ``field``.
 
     ``field.metadata[b"clickhouse_type"]`` wins verbatim.  Otherwise the type is inferred from
-    the Arrow type, and wrapped in ``Nullable(...)`` when ``column`` actually holds a null (a
-    nullable Arrow field without nulls maps to the plain type, as a ClickHouse expression
-    usually would).
+    the Arrow type, with ``Nullable(...)`` where ``column`` actually holds a null: around the
+    column's type, or around the element type of an array, tuple or map (which themselves are
+    never Nullable in ClickHouse).  Without ``column`` nothing is Nullable.
     """
     if field.metadata and METADATA_KEY in field.metadata:
         return field.metadata[METADATA_KEY].decode()
-    name = _arrow_to_clickhouse(field.type)
-    if column is not None and column.null_count and not name.startswith(_NEVER_NULLABLE):
-        name = f"Nullable({name})"
-    return name
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return _nullable(field.type, column)
 
 
-def _arrow_to_clickhouse(t: pa.DataType, inner: bool = False) -> str:
+def _nullable(t: pa.DataType, data: pa.Array | None) -> str:
+    name = _arrow_to_clickhouse(t, data)
+    if data is None or not data.null_count or name.startswith(_NEVER_NULLABLE[:3]):
+        return name
+    if name.startswith("LowCardinality("):
+        return f"LowCardinality(Nullable({name[len('LowCardinality(') : -1]}))"
+    return f"Nullable({name})"
+
+
+def _arrow_to_clickhouse(t: pa.DataType, data: pa.Array | None = None) -> str:
     if t in _INTS:
         return _INTS[t]
     if pat.is_boolean(t):
@@ -79,33 +87,34 @@ def _arrow_to_clickhouse(t: pa.DataType, inner: bool = False) -> str:
     if pat.is_decimal(t):
         return f"Decimal({t.precision}, {t.scale})"
     if pat.is_dictionary(t):
-        value = _arrow_to_clickhouse(t.value_type, inner=True)
-        return f"LowCardinality({value})"
+        return f"LowCardinality({_arrow_to_clickhouse(t.value_type)})"
     if pat.is_list(t) or pat.is_large_list(t) or pat.is_fixed_size_list(t) or pat.is_list_view(t):
-        return f"Array({_element_type(t.value_field)})"
+        values = _flat_values(data)
+        return f"Array({_nullable(t.value_type, values)})"
     if pat.is_map(t):
-        key = _arrow_to_clickhouse(t.key_type, inner=True)
-        return f"Map({key}, {_element_type(t.item_field)})"
+        key = _arrow_to_clickhouse(t.key_type)
+        items = data.items if data is not None else None
+        return f"Map({key}, {_nullable(t.item_type, items)})"
     if pat.is_struct(t):
-        parts = ", ".join(f"{_tuple_name(f.name)} {_element_type(f)}" for f in t)
-        return f"Tuple({parts})"
+        parts = []
+        for i, f in enumerate(t):
+            child = data.field(i) if data is not None else None
+            parts.append(f"{_tuple_name(f.name)} {_nullable(f.type, child)}")
+        return f"Tuple({', '.join(parts)})"
     if pat.is_null(t):
         return "Nullable(Nothing)"
     # Durations, intervals, times: rendered as text, so call them strings.
     return "String"
 
 
-def _element_type(field: pa.Field) -> str:
-    """Element types of arrays/maps/tuples: Nullable when Arrow allows nulls there.
-
-    The element values are not scanned (they may be large); Arrow's ``nullable`` flag on the
-    child field is the contract, and it is what ClickHouse's Arrow reader uses too.  Our own
-    tables declare list children non-null where they never hold nulls.
-    """
-    name = _arrow_to_clickhouse(field.type, inner=True)
-    if field.nullable and not name.startswith(_NEVER_NULLABLE) and not pat.is_null(field.type):
-        return f"Nullable({name})"
-    return name
+def _flat_values(data: pa.Array | None) -> pa.Array | None:
+    """The elements of the (non-null) lists of ``data``."""
+    if data is None:
+        return None
+    if pat.is_fixed_size_list(data.type) or pat.is_list_view(data.type):
+        return data.flatten()
+    start, stop = data.offsets[0].as_py(), data.offsets[-1].as_py()
+    return data.values.slice(start, stop - start)
 
 
 def _tuple_name(name: str) -> str:

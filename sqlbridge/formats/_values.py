@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cache
 
 import pyarrow as pa
@@ -462,8 +462,14 @@ def readable_quantity(value: float) -> str:
     while i + 1 < len(units) and abs(value) >= 1000:
         value /= 1000
         i += 1
-    fixed = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if abs(value) >= 1e60:
+        # double-conversion's ToFixed refuses such numbers; ClickHouse then prints the float
+        return floats(pa.array([value], pa.float64()))[0].as_py() + units[i]
+    fixed = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP, context=_WIDE)
     return f"{fixed}{units[i]}"
+
+
+_WIDE = Context(prec=100)
 
 
 def number_tip(value) -> str:
