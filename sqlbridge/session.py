@@ -79,8 +79,10 @@ class LiveTable:
         #: Snapshots taken (for tests and measurements).
         self.snapshots = 0
 
-    def begin(self) -> None:
-        self._scoped, self._table = True, None
+    def begin(self, table: pa.Table | None = None) -> None:
+        """Start a statement; ``table`` serves it instead of a snapshot (used during setup,
+        when DuckDB reads the stream only for its schema)."""
+        self._scoped, self._table = True, table
 
     def end(self) -> None:
         self._scoped, self._table = False, None
@@ -128,7 +130,9 @@ class Session:
         live = {}
         for table in catalog.SYSTEM_TABLES.values():
             live[table.name] = LiveTable(self._source(table))
+            live[table.name].begin(table.arrow_schema.empty_table())  # no snapshot to register
             con.register(table.raw_name, live[table.name])
+            live[table.name].end()
         return live
 
     def _source(self, table: catalog.SystemTable) -> Callable[[], pa.Table]:
@@ -146,8 +150,7 @@ class Session:
         con.execute(f"CREATE SCHEMA {catalog.INTERNAL_SCHEMA}")
         for table in catalog.SYSTEM_TABLES.values():
             # A view binds its source at creation: give it an empty table of the right shape.
-            self._parent_live[table.name]._table = table.arrow_schema.empty_table()
-            self._parent_live[table.name]._scoped = True
+            self._parent_live[table.name].begin(table.arrow_schema.empty_table())
             con.execute(table.view_sql())
             self._parent_live[table.name].end()
             con.execute(f"COMMENT ON VIEW {table.view} IS '{_sql_str(table.description)}'")
