@@ -1,4 +1,4 @@
--- The direct dependencies of one job and where each stands: --param job='startup table db.t'
+-- The direct dependencies of one job and where each stands.
 SELECT
     d.job AS dependency,
     d.job_id AS job_id,

@@ -1,4 +1,4 @@
--- Everything about one job: asl query job --param job='load table db.t'
+-- Everything about one job, one column per line.
 -- default format: Vertical
 SELECT *
 FROM system.asynchronous_loader

@@ -351,7 +351,8 @@ def _collapsed_dot(sel: GraphSelection, *, legend: bool, title: str | None) -> s
             f"{kind} {db}.*" if db and "database" not in kind else f"{kind} {db or ''}".strip())
         tally = ", ".join(f"{s} {n}" for s, n in counts.items() if n)
         font = ', fontcolor="white"' if worst in ("FAILED", "CANCELED") else ""
-        label = _quote(f"{head}\n{len(members)} jobs: {tally}")
+        noun = "job" if len(members) == 1 else "jobs"
+        label = _quote(f"{head}\n{len(members)} {noun}: {tally}")
         lines.append(
             f"  {gid[key]} [label={label}, "
             f"shape={_shape(pool, pool_order)}, style=\"filled\", "

@@ -1,0 +1,197 @@
+"""``asl demo``: a simulated ClickHouse server start-up, run to the end with a progress bar.
+
+The scenario is ``cli.scenario`` (pure loader code).  This module runs it the way a server
+does (``system`` in the foreground first, then every other database asynchronously), sends a
+query for one table part-way through, and then shows what ``system.asynchronous_loader``
+says: the documented query, and a summary built from the saved diagnostic queries.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import click
+
+DOCUMENTED_QUERY = "SELECT * FROM system.asynchronous_loader FORMAT Vertical LIMIT 1"
+
+EPILOG = """\b
+Examples:
+  asl demo                          # ~640 jobs in a few seconds
+  asl demo --seed 7 --tables 2000   # another server, ~4,300 jobs
+  asl demo --speed 10 --no-progress # ten times faster, quiet
+\b
+Then look at a start-up caught mid-load (the same seed gives the same server):
+  asl query --demo --list
+  asl sql --demo "SELECT pool, status, count() FROM system.asynchronous_loader GROUP BY ALL"
+  asl graph --demo --collapse -o startup.svg
+"""
+
+
+@click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the simulated server: databases, tables, costs, failures.")
+@click.option("--tables", type=click.IntRange(min=8), default=300, show_default=True,
+              help="User tables, spread over the databases.")
+@click.option("--databases", type=click.IntRange(1, 8), default=5, show_default=True)
+@click.option("--dictionaries", type=click.IntRange(min=0), default=12, show_default=True)
+@click.option("--failures", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Loads that fail (the first is a dictionary, which cancels its users).")
+@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Threads per pool (tables_loader_*_pool_size).")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Run the simulated work this many times faster.")
+@click.option("--query-at", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="Send the query when this fraction of jobs has finished.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show a progress bar on stderr.")
+@click.option("--time-zone", metavar="TZ", help="Time zone for times in the output.")
+@click.pass_context
+def demo(ctx: click.Context, seed: int, tables: int, databases: int, dictionaries: int,
+         failures: int, threads: int, speed: float, query_at: float, progress: bool,
+         time_zone: str | None) -> None:
+    """Run a simulated ClickHouse server start-up, then show system.asynchronous_loader.
+
+    Several databases with hundreds of tables: `load table` jobs in BackgroundLoad (after the
+    dictionaries they need), `startup table` jobs in BackgrndStartup, database startup jobs
+    that ignore their tables' failures, a few failing loads, and a query that waits for one
+    table mid-load with wait_load(..., pool="ForegroundLoad"), boosting it.
+    """
+    from cli.progress import ProgressBar
+    from cli.scenario import Startup, StartupConfig, server_pools
+    from loader import AsyncLoader
+
+    try:
+        config = StartupConfig(seed=seed, tables=tables, databases=databases,
+                               dictionaries=dictionaries, failures=failures,
+                               time_scale=1.0 / speed)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    loader = AsyncLoader(server_pools(threads), log_failures=False)
+    try:
+        startup = Startup(loader, config)
+        bar = ProgressBar(loader, startup.all_jobs, enabled=progress)
+        query = _Query(startup, bar, query_at)
+        started = time.monotonic()
+        bar.draw()
+        startup.load_system()
+        startup.schedule_async()
+        query.start()
+        while loader.scheduled_job_count():
+            bar.draw(query.note)
+            time.sleep(0.1)
+        loader.wait_all(timeout=600)
+        query.join()
+        seconds = time.monotonic() - started
+        bar.finish()
+        _report(loader, startup, query, seconds, threads, time_zone)
+    finally:
+        loader.shutdown()
+
+
+class _Query:
+    """A client query on one table, sent when ``at`` of the jobs have finished.
+
+    It calls ``Startup.query_table`` (``wait_load`` with ``pool="ForegroundLoad"``) on a thread
+    of its own, as a server's query thread would, and catches the table mid-boost: the moment
+    the wait is registered it takes a snapshot, where pool != execution_pool shows the boost.
+    """
+
+    def __init__(self, startup: Any, bar: Any, at: float) -> None:
+        self.startup, self.bar, self.at = startup, bar, at
+        self.table = startup.plan.query_table
+        self.during: Any = None  # the snapshot taken while the query waited
+        self.note = ""
+        self._thread = threading.Thread(target=self._run, name="asl-demo-query", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def _run(self) -> None:
+        loader = self.startup.loader
+        while self.bar.done_jobs() < self.at * self.bar.total and loader.scheduled_job_count():
+            time.sleep(0.002)
+        self.note = f"query waits for {self.table}"
+        waiter = threading.Thread(target=self.startup.query_table, name="asl-demo-select")
+        waited = self.startup.startup_table[self.table].jobs[0]
+        waiter.start()
+        while waited.waiters_count == 0 and waiter.is_alive():
+            time.sleep(0.0005)
+        if waiter.is_alive():
+            self.during = loader.snapshot()
+        waiter.join()
+        self.note = f"query on {self.table} answered in {self.startup.query_seconds:.3f} s"
+
+
+def _report(loader: Any, startup: Any, query: _Query, seconds: float, threads: int,
+            time_zone: str | None) -> None:
+    import queries
+    import sqlbridge
+
+    db = sqlbridge.connect(loader, time_zone=time_zone)
+    echo = click.echo
+    echo(db.run(DOCUMENTED_QUERY), nl=False)
+    snap = loader.snapshot()
+    rows = snap.select(["job", "status", "finish_time"]).to_pylist()
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    p = startup.plan
+    echo("")
+    echo(f"Summary: {len(rows)} jobs ({len(p.databases)} databases and system, "
+         f"{len(p.tables)} tables, {len(p.dictionaries)} dictionaries) in {seconds:.2f} s, "
+         f"{threads} threads per pool, seed {startup.config.seed}: "
+         + ", ".join(f"{s} {counts[s]}" for s in ("OK", "FAILED", "CANCELED") if s in counts))
+    echo(db.run(queries.load("summary").sql, format="PrettyCompact"), nl=False)
+    echo("")
+    _report_query(startup, query, rows, time_zone)
+    impact = db.query(queries.load("failure_impact").sql).to_pylist()
+    if impact:
+        echo("")
+        echo("Failures (root cause, and the jobs it canceled):")
+        for r in impact:
+            echo(f"  {r['root_job']}: {r['root_cause']}")
+            if r["canceled"]:
+                shown = ", ".join(r["canceled_jobs"][:4])
+                more = f", ... ({r['canceled']} in all)" if r["canceled"] > 4 else ""
+                echo(f"    canceled: {shown}{more}")
+    db.close()
+    echo("")
+    echo("Look closer at a start-up caught mid-load (same seed, same server):")
+    echo(f"  asl query --demo --seed {startup.config.seed} --list")
+    echo(f"  asl query --demo --seed {startup.config.seed} blocked")
+    echo(f"  asl graph --demo --seed {startup.config.seed} --collapse -o startup.svg")
+
+
+def _report_query(startup: Any, query: _Query, rows: list[dict], time_zone: str | None) -> None:
+    import queries
+    import sqlbridge
+    from cli.source import Frozen
+
+    echo = click.echo
+    table = query.table
+    if startup.query_error is not None:
+        echo(f"The query on {table} failed: {startup.query_error}")
+        return
+    echo(f"Mid-load, a query on {table} called wait_load(..., pool=\"ForegroundLoad\") and "
+         f"waited {startup.query_seconds:.3f} s.")
+    if query.during is not None:
+        echo("While it waited, the boosted jobs (pool != execution_pool) were:")
+        with sqlbridge.connect(Frozen(query.during), time_zone=time_zone) as db:
+            echo(db.run(queries.load("boosts").sql, format="PrettyCompact"), nl=False)
+    else:
+        echo("(Its table was already started when the query came: nothing to boost.)")
+    db_name = table.split(".", 1)[0]
+    finish = {r["job"]: r["finish_time"] for r in rows}
+    own = finish.get(f"startup table {table}")
+    database = [t for n, t in finish.items()
+                if n.startswith("startup table ") and n.split(" ")[2].startswith(db_name + ".")
+                and t is not None]
+    if own is not None and database:
+        last = max(database)
+        echo(f"Its table was ready {(last - own).total_seconds():.3f} s before the last table "
+             f"of database {db_name}.")

@@ -1,0 +1,121 @@
+"""``asl graph``: ClickHouse's ``utils/async_loader_graph`` (DOT, SVG through Graphviz ``dot``).
+
+Argument parsing only: the drawing is ``sqlbridge.graph`` (shared with the HTTP endpoint and
+notebooks) and the rendering is Graphviz's ``dot`` program, run as a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import click
+
+from cli.source import check_source, open_source, source_options
+
+EPILOG = """\b
+Examples:
+  asl graph --demo -o startup.svg                 # every job, as async_loader_graph draws it
+  asl graph --demo --collapse -o overview.png     # one node per database and kind of job
+  asl graph --demo --database logs -o logs.svg
+  asl graph --demo --job 'startup table billing.orders' --direction dependencies
+  asl graph --demo --status FAILED --status CANCELED -f dot > failures.dot
+\b
+Shape by pool (box ForegroundLoad, hexagon BackgroundLoad, ellipse BackgrndStartup), fill by
+status (white PENDING, green OK, red FAILED, dark red CANCELED), border by state (black
+finished, blue blocked, orange ready, yellow executing); arrows point from a job to its
+dependencies.  Graphs above --max-jobs are cut, and the picture says so.  SVG, PNG and PDF
+need Graphviz's dot (apt-get install graphviz, brew install graphviz); DOT does not.
+"""
+
+_FORMATS = ("dot", "svg", "png", "pdf")
+_EXTENSIONS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
+
+
+@click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@source_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write to FILE (default: stdout); its extension picks the format.")
+@click.option("-f", "--format", "format_name", type=click.Choice(_FORMATS, case_sensitive=False),
+              help="Output format (default: from -o's extension, else svg).")
+@click.option("--job", metavar="NAME|ID",
+              help="Only this job (a name or a job_id) and its relatives.")
+@click.option("--direction", type=click.Choice(["dependencies", "dependents", "both"]),
+              default="both", show_default=True,
+              help="With --job: follow what it waits for, what waits for it, or both.")
+@click.option("--depth", type=click.IntRange(min=1), help="With --job: at most this many hops.")
+@click.option("--database", "databases", multiple=True, metavar="DB",
+              help="Only jobs of this database (repeatable).")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["PENDING", "OK", "FAILED", "CANCELED"], case_sensitive=False),
+              help="Only jobs with this status (repeatable).")
+@click.option("--max-jobs", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Draw at most this many jobs (executing, ready, blocked, failed first).")
+@click.option("--collapse", is_flag=True,
+              help="One node per database and kind of job, with counts: an overview.")
+@click.option("--no-legend", is_flag=True, help="Leave out the legend.")
+@click.option("--cluster/--no-cluster", default=None,
+              help="Box each database's jobs (default: when there are several databases).")
+@click.pass_context
+def graph(ctx: click.Context, output: str | None, format_name: str | None, job: str | None,
+          direction: str, depth: int | None, databases: tuple[str, ...],
+          statuses: tuple[str, ...], max_jobs: int, collapse: bool, no_legend: bool,
+          cluster: bool | None, **source: object) -> None:
+    """Draw the job graph of system.asynchronous_loader."""
+    check_source(ctx, source, "-o startup.svg")
+    fmt = (format_name or _format_of(output) or "svg").lower()
+    dot = None
+    if fmt != "dot":
+        dot = shutil.which("dot")
+        if dot is None:
+            click.echo(
+                f"asl graph: Graphviz's `dot` program is not on PATH, and {fmt.upper()} output "
+                "needs it. Install Graphviz (apt-get install graphviz, brew install graphviz, "
+                "conda install graphviz), or write DOT instead: --format dot or -o FILE.dot",
+                err=True)
+            ctx.exit(1)
+    if output is None and fmt in ("png", "pdf") and sys.stdout.isatty():
+        raise click.UsageError(f"Refusing to write {fmt.upper()} to a terminal; use -o FILE")
+    from sqlbridge.graph import to_dot
+
+    with open_source(source) as src:
+        table = src.snapshot()
+    try:
+        text = to_dot(
+            table, job=job, direction=direction, depth=depth,
+            database=list(databases) or None, status=[s.upper() for s in statuses] or None,
+            max_jobs=None if collapse else max_jobs, collapse=collapse,
+            legend=not no_legend, cluster=cluster,
+            title="asl demo" + (f" (seed {source.get('seed')})" if source.get("demo") else ""),
+        )
+    except LookupError as e:
+        raise click.BadParameter(str(e).strip("'\""), param_hint="'--job'") from None
+    data = text.encode()
+    if dot is not None:
+        try:
+            done = subprocess.run([dot, f"-T{fmt}"], input=data, capture_output=True,
+                                  timeout=300, check=False)
+        except subprocess.TimeoutExpired:
+            click.echo("asl graph: dot took more than 300 s; narrow the graph (--job, "
+                       "--database, --status, --max-jobs) or use --collapse", err=True)
+            ctx.exit(1)
+        if done.returncode != 0:
+            click.echo(f"asl graph: dot failed (exit {done.returncode}): "
+                       f"{done.stderr.decode(errors='replace').strip()}", err=True)
+            ctx.exit(1)
+        data = done.stdout
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        with open(output, "wb") as f:
+            f.write(data)
+        click.echo(f"asl graph: wrote {output} ({len(data):,} bytes, {fmt})", err=True)
+
+
+def _format_of(path: str | None) -> str | None:
+    if path is None:
+        return None
+    return _EXTENSIONS.get(os.path.splitext(path)[1].lower())
