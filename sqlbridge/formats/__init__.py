@@ -18,6 +18,18 @@ terminal:
 
 A whole table is one block: ClickHouse would print one Pretty table per block of 65k rows, or
 squash blocks that arrive within 50 ms; for a table already in memory one block is what it does.
+
+Known, deliberate differences from chdb:
+
+* when a Pretty table falls back to the Vertical layout, ClickHouse 26.9 prints times in the
+  server's zone and ignores ``session_timezone``; we keep the requested ``time_zone`` there too
+  (with the default, the local zone, both agree);
+* Parquet/Arrow bytes are pyarrow's, not ClickHouse's writer's: same schema and values, other
+  metadata.
+
+Times are shown in ``time_zone`` (an IANA name; default: the process's zone from ``$TZ`` or
+``/etc/localtime``); naive timestamps are taken as UTC instants.  An unknown zone raises
+``BadArguments`` (code 36).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.types as pat
 
 from ..chtypes import CHType, clickhouse_type, parse_type
+from ..errors import BadArguments
 
 STRING = pa.string()
 
@@ -484,7 +485,19 @@ def number_tip(value) -> str:
 
 
 def zone(time_zone: str | None) -> str:
-    return time_zone or local_zone()
+    """``time_zone``, or the local zone when None; an unknown name is a ``BadArguments``."""
+    tz = time_zone or local_zone()
+    _check_zone(tz)
+    return tz
+
+
+@cache
+def _check_zone(tz: str) -> None:
+    try:
+        pa.array([0], pa.timestamp("s", tz=tz)).cast(pa.timestamp("s", tz="UTC"))
+        pc.local_timestamp(pa.array([0], pa.timestamp("s", tz=tz)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise BadArguments(f"Invalid time zone: {tz}") from None
 
 
 def serialize_column(col: Column, style: str, tz: str, null: str | None = None) -> pa.Array:

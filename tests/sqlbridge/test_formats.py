@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from loader.snapshot import SCHEMA, STATUS_NAMES
 from sqlbridge.chtypes import clickhouse_type, parse_type
-from sqlbridge.errors import UnknownFormat
+from sqlbridge.errors import BadArguments, UnknownFormat
 from sqlbridge.formats import FORMAT_NAMES, canonical_format, render
 
 chdb = pytest.importorskip("chdb")
@@ -310,6 +310,49 @@ def test_row_limit(fmt, rows, parquet_dir):
     check(system_table(rows), fmt, parquet_dir)
 
 
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "TSVRawWithNames",
+        "TSVRawWithNamesAndTypes",
+        "JSONCompactEachRowWithNames",
+        "JSONCompactEachRowWithNamesAndTypes",
+        "PrettyNoEscapes",
+        "PrettyMonoBlock",
+        "PrettyCompactNoEscapesMonoBlock",
+        "PrettySpaceMonoBlock",
+    ],
+)
+def test_format_variants(fmt, parquet_dir):
+    check(system_table(20), fmt, parquet_dir)
+
+
+@pytest.mark.parametrize("fmt", ["TSV", "JSON", "Values", "PrettyCompactMonoBlock", "Vertical"])
+def test_many_rows(fmt, parquet_dir):
+    """More rows than one Arrow slice of ``rows_text`` (65536)."""
+    n = 70_000
+    table = pa.table(
+        {
+            "id": pa.array(range(n), pa.uint64()),
+            "name": [f"job {i}" for i in range(n)],
+            "x": pa.array([i / 7 for i in range(n)]),
+        }
+    )
+    check(table, fmt, parquet_dir)
+
+
+def test_pretty_vertical_fallback_uses_the_requested_time_zone(parquet_dir):
+    """Deliberate deviation: a wide, short Pretty table falls back to the Vertical layout, and
+    ClickHouse 26.9 then prints times in the server's zone instead of ``session_timezone``.
+    We keep the requested zone (as Vertical itself and every other format do); with the
+    server's own zone (the process's local zone, our default) both agree."""
+    when = pa.array([dt.datetime(2026, 1, 1, tzinfo=dt.UTC)], pa.timestamp("us", "UTC"))
+    table = pa.table({"t": when, "wide": ["x" * 250], "b": [1], "c": [2], "d": [3]})
+    check(table, "PrettyCompact", parquet_dir, "UTC")
+    out = render(table, "PrettyCompact", time_zone="Asia/Tokyo")
+    assert out.startswith("Row 1:\n") and "t:    2026-01-01 09:00:00.000000\n" in out
+
+
 @pytest.mark.parametrize("name", sorted(TABLES))
 @pytest.mark.parametrize("fmt", TEXT_FORMATS)
 def test_computed_results(fmt, name, parquet_dir):
@@ -482,6 +525,12 @@ def test_local_time_zone_is_the_default(monkeypatch):
     assert render(table, "TSV") == "1970-01-01 09:00:00\n"
     monkeypatch.setenv("TZ", "UTC")
     assert render(table, "TSV") == "1970-01-01 00:00:00\n"
+
+
+def test_unknown_time_zone_is_bad_arguments():
+    table = pa.table({"t": pa.array([0], pa.timestamp("s"))})
+    with pytest.raises(BadArguments, match="Invalid time zone: Mars/Olympus"):
+        render(table, "TSV", time_zone="Mars/Olympus")
 
 
 def test_record_batch_is_accepted():
