@@ -360,3 +360,62 @@ def test_wait_load_no_throw(make_loader):
     with pytest.raises(AsyncLoadWaitFailed):
         wait_load(loader, task)
     task.remove()
+
+
+def test_inheritance_uses_the_waiters_execution_pool_not_its_current_pool(make_loader, syncs):
+    """The waiter runs in pool 0 but was boosted to pool 1 meanwhile: what it waits on is
+    raised to pool 0, where the waiter's worker actually is (reference section 2.7 step b)."""
+    loader = make_loader((1, 0), (1, -1), (1, 1), paused=False)
+    boosted = syncs.event()
+    waited = LoadJob(lambda loader, job: job.execution_pool_id, name="waited", pool=2)
+
+    def waiter(loader, job):
+        assert boosted.wait(TIMEOUT)
+        loader.schedule(waited)
+        return loader.wait(waited, timeout=TIMEOUT)
+
+    outer = LoadJob(waiter, name="outer", pool=0)
+    loader.schedule(outer)
+    wait_until(lambda: outer.start_time is not None)
+    loader.prioritize(outer, 1)
+    boosted.set()
+    assert loader.wait(outer, timeout=TIMEOUT) == 0
+    assert (outer.pool_id, outer.execution_pool_id) == (1, 0)
+    assert (waited.pool_id, waited.execution_pool_id) == (0, 0)
+
+
+def test_remove_itself_from_inside_a_job(make_loader):
+    loader = make_loader(1, paused=False)
+    seen = {}
+
+    def remover(loader, job):
+        try:
+            loader.remove([job])
+        except LogicalError as error:
+            seen["message"] = error.message
+        return "done"
+
+    job = LoadJob(remover, name="self_remover")
+    loader.schedule(job)
+    assert loader.wait(job, timeout=TIMEOUT) == "done"
+    assert seen["message"] == (
+        "Load job 'self_remover' waits for dependent load job 'self_remover'"
+    )
+
+
+def test_wait_log_event(make_loader, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="asl.loader")
+    loader = make_loader(1, log_events=True)
+    child = LoadJob(noop, name="child")
+
+    def parent(loader, job):
+        loader.wait(child, timeout=TIMEOUT)
+
+    loader.schedule(LoadJob(parent, name="parent"))
+    loader.schedule(child)
+    loader.unpause()
+    loader.wait_all(timeout=TIMEOUT)
+    lines = [r.getMessage() for r in caplog.records if r.name == "asl.loader"]
+    assert "Wait load job 'child' in Pool0" in lines
