@@ -255,10 +255,18 @@ def _unify_strings(arr: pa.Array) -> pa.Array:
     t = arr.type
     if pat.is_large_string(t) or pat.is_string_view(t):
         return arr.cast(STRING)
-    if pat.is_binary(t) or pat.is_large_binary(t) or pat.is_binary_view(t):
-        return pc.cast(arr.cast(pa.binary()), STRING, safe=False)
-    if pat.is_fixed_size_binary(t):
-        return pc.cast(arr.cast(pa.binary()), STRING, safe=False)
+    if (
+        pat.is_binary(t)
+        or pat.is_large_binary(t)
+        or pat.is_binary_view(t)
+        or (pat.is_fixed_size_binary(t))
+    ):
+        raw = arr.cast(pa.binary())
+        try:
+            return raw.cast(STRING)
+        except pa.ArrowInvalid:  # not UTF-8: show U+FFFD, as ClickHouse's JSON output does
+            values = [None if b is None else b.decode("utf-8", "replace") for b in raw.to_pylist()]
+            return pa.array(values, STRING)
     return arr
 
 
@@ -314,12 +322,78 @@ def serialize(arr: pa.Array, chtype: CHType, style: str, tz: str) -> pa.Array:
         return _structs(arr, base, style, tz)
     if pat.is_null(t):
         return pa.nulls(len(arr), STRING)
-    # durations, times, intervals, anything else: Arrow's own text, as a string
+    if pat.is_interval(t) or pat.is_duration(t):
+        if base.name.startswith("Interval"):
+            return _interval_numbers(arr, base.name[len("Interval") :])
+        return _strings(_interval_text(arr), style)
+    # times of day and anything else: Arrow's own text, as a string
     try:
         text = pc.cast(arr, STRING)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         text = pa.array([None if v is None else str(v) for v in arr.to_pylist()], STRING)
     return _strings(text, style)
+
+
+_SECONDS = {
+    "Nanosecond": 1e-9,
+    "Microsecond": 1e-6,
+    "Millisecond": 1e-3,
+    "Second": 1,
+    "Minute": 60,
+    "Hour": 3600,
+    "Day": 86400,
+    "Week": 604800,
+}
+_MONTHS = {"Month": 1, "Quarter": 3, "Year": 12}
+_NANOS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _interval_parts(arr: pa.Array) -> list:
+    """(months, days, nanoseconds) per value, None for nulls."""
+    if pat.is_duration(arr.type):
+        scale = _NANOS[arr.type.unit]
+        counts = pc.cast(arr, pa.int64()).to_pylist()
+        return [None if n is None else (0, 0, n * scale) for n in counts]
+    return [None if v is None else (v.months, v.days, v.nanoseconds) for v in arr.to_pylist()]
+
+
+def _interval_numbers(arr: pa.Array, unit: str) -> pa.Array:
+    """A ClickHouse ``IntervalSecond`` (etc.) value is just a count of its unit."""
+    out = []
+    for v in _interval_parts(arr):
+        if v is None:
+            out.append(None)
+            continue
+        months, days, nanos = v
+        if unit in _MONTHS:
+            count = months / _MONTHS[unit]
+        else:
+            count = (months * 30 * 86400 + days * 86400 + nanos / 1e9) / _SECONDS.get(unit, 1)
+        out.append(str(int(count)) if count == int(count) else repr(count))
+    return pa.array(out, STRING)
+
+
+def _interval_text(arr: pa.Array) -> pa.Array:
+    """Intervals without a ClickHouse type: DuckDB's wording (``1 day 02:00:00``)."""
+    out = []
+    for v in _interval_parts(arr):
+        if v is None:
+            out.append(None)
+            continue
+        months, days, nanos = v
+        words = []
+        years, months = divmod(months, 12) if months >= 0 else (-(-months // 12), -(-months % 12))
+        for count, word in ((years, "year"), (months, "month"), (days, "day")):
+            if count:
+                words.append(f"{count} {word}{'' if abs(count) == 1 else 's'}")
+        if nanos or not words:
+            sign = "-" if nanos < 0 else ""
+            micros = abs(nanos) // 1000
+            seconds, micros = divmod(micros, 10**6)
+            clock = f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+            words.append(clock + (f".{micros:06d}" if micros else ""))
+        out.append(" ".join(words))
+    return pa.array(out, STRING)
 
 
 def _strings(arr: pa.Array, style: str) -> pa.Array:

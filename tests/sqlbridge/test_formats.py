@@ -278,6 +278,7 @@ TABLES = {
             "средний": ["x"],
         }
     ),
+    "odd_names": pa.table({"a\tb": [1], "q'\"/": ["x"], "ü😀中": [2.5], "x\ny": ["z"]}),
     "number_tips": pa.table({"x": ["a", "b", "c"], "n": pa.array([2_000_000, -5e9, 2e17])}),
     "wide_value": pa.table({"w": ["x" * 10050, "y"], "n": [1, 2]}),
     "wide_single_value": pa.table({"w": ["y" * 10050]}),
