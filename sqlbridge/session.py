@@ -173,7 +173,7 @@ class Session:
         """The statements of a ``;``-separated script, split on tokens (not inside strings)."""
         return [p.text for p in split_statements(text, self.dialect)]
 
-    def translate(self, sql: str) -> Translation:
+    def translate(self, sql: str, *, count_before_limit: bool = False) -> Translation:
         """What ``sql`` (one statement) becomes in DuckDB; for debugging and tests."""
         pieces = split_statements(sql, self.dialect)
         if not pieces:
@@ -181,7 +181,7 @@ class Session:
         if len(pieces) > 1:
             raise SyntaxError_("Multi-statements are not allowed (run them one by one, or "
                                "split them with Session.statements)")
-        return translate(pieces[0].text, self.dialect)
+        return translate(pieces[0].text, self.dialect, count_before_limit=count_before_limit)
 
     def query(self, sql: str) -> pa.Table:
         """Run one statement and return its result; a FORMAT clause is accepted and ignored."""
@@ -193,8 +193,12 @@ class Session:
 
         t = self.translate(sql)
         name = canonical_format(t.format or format or "TabSeparated")
+        if name.startswith("JSON") and "EachRow" not in name and t.sql is not None:
+            t = self.translate(sql, count_before_limit=True)
         table, stats = self._execute(t, sql)
-        return render(table, name, time_zone=self.time_zone, statistics=stats)
+        before = stats.pop("rows_before_limit", None)
+        return render(table, name, time_zone=self.time_zone, statistics=stats,
+                      rows_before_limit=before)
 
     def close(self) -> None:
         with self._lock:
@@ -241,10 +245,17 @@ class Session:
                     live.end()
         rows = sum(s.num_rows for s in scanned if s is not None)
         nbytes = sum(s.nbytes for s in scanned if s is not None)
+        stats = _stats(started, rows, nbytes)
+        counter = t.rows_before_limit_column
+        if counter is not None and counter in table.column_names:
+            counts = table.column(counter)
+            stats["rows_before_limit"] = int(counts[0].as_py()) if len(counts) else 0
+            table = table.drop_columns([counter])
+            duck_types = duck_types[:-1]
         if t.describe:
             table = _clickhouse_describe(table)
         table = decorate(table, duck_types, t.type_hints, booleans_as_uint8=t.booleans_as_uint8)
-        return table, _stats(started, rows, nbytes)
+        return table, stats
 
 
 def _stats(started: float, rows: int, nbytes: int) -> dict[str, Any]:

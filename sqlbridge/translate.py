@@ -97,14 +97,28 @@ class Translation:
     position: Callable[[int], int | None] = lambda _offset: None
     #: DESCRIBE of something other than a system table: reshape DuckDB's answer.
     describe: bool = False
+    #: Name of an extra result column holding the row count before LIMIT (JSON formats print
+    #: ``rows_before_limit_at_least``); the session removes it from the result.
+    rows_before_limit_column: str | None = None
 
 
-def translate(text: str, dialect: str = "clickhouse") -> Translation:
-    """Translate one statement (no ``;`` inside, see ``split``)."""
+ROWS_BEFORE_LIMIT = "__asl_rows_before_limit"
+
+
+def translate(text: str, dialect: str = "clickhouse", *, count_before_limit: bool = False
+              ) -> Translation:
+    """Translate one statement (no ``;`` inside, see ``split``).
+
+    ``count_before_limit`` asks for the number of rows the query had before its LIMIT, as an
+    extra column (ClickHouse dialect, plain ``SELECT ... LIMIT`` only).
+    """
     if dialect not in DIALECTS:
         raise ValueError(f"dialect must be one of {DIALECTS}, not {dialect!r}")
     text, vertical = strip_backslash_g(text, dialect)
-    t = _translate_clickhouse(text) if dialect == "clickhouse" else _translate_duckdb(text)
+    if dialect == "clickhouse":
+        t = _translate_clickhouse(text, count_before_limit=count_before_limit)
+    else:
+        t = _translate_duckdb(text)
     if vertical:
         t.format = "Vertical"
     return t
@@ -181,7 +195,7 @@ def _refuse_by_first_word(text: str) -> None:
     raise NotImplemented_(f"{word} is not supported; use SELECT, DESCRIBE or SHOW TABLES")
 
 
-def _translate_clickhouse(text: str) -> Translation:
+def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Translation:
     _refuse_by_first_word(text)
     tree = _parse(text)
     for kind, word in _WRITES.items():
@@ -211,6 +225,7 @@ def _translate_clickhouse(text: str) -> Translation:
         for projection, name in zip(list(top.expressions), names, strict=True):
             if name is not None:
                 projection.replace(exp.alias_(projection, name, quoted=True))
+    counter = _count_before_limit(tree) if count_before_limit else None
     try:
         sql = tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as e:
@@ -221,7 +236,20 @@ def _translate_clickhouse(text: str) -> Translation:
         tables=frozenset(t for t in tables if t in catalog.SYSTEM_TABLES),
         type_hints=hints,
         booleans_as_uint8=True,
+        rows_before_limit_column=counter,
     )
+
+
+def _count_before_limit(tree: exp.Expression) -> str | None:
+    """Add ``count(*) OVER ()`` to a ``SELECT ... LIMIT``: windows run before LIMIT, so it is
+    the row count LIMIT cut from. Not for DISTINCT (windows run before it) or set operations."""
+    if not isinstance(tree, exp.Select) or tree.args.get("distinct") is not None:
+        return None
+    if tree.args.get("limit") is None:
+        return None
+    window = exp.Window(this=exp.Count(this=exp.Star()))
+    tree.select(exp.alias_(window, ROWS_BEFORE_LIMIT, quoted=True), append=True, copy=False)
+    return ROWS_BEFORE_LIMIT
 
 
 def _top_select(tree: exp.Expression) -> exp.Select | None:

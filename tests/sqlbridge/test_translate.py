@@ -325,3 +325,21 @@ def test_split_keeps_offsets_and_drops_comment_only_pieces():
 def test_session_statements_then_run_each(db):
     script = "SELECT 1 AS a; SELECT 'x;y' AS b FORMAT CSV"
     assert [db.run(s) for s in db.statements(script)] == ["1\n", '"x;y"\n']
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT job FROM system.asynchronous_loader WHERE job_id > 2 ORDER BY job_id DESC LIMIT 2",
+    "SELECT job FROM system.asynchronous_loader WHERE job_id > 100 LIMIT 2",
+    "SELECT * FROM system.asynchronous_loader ORDER BY job LIMIT 1",
+])
+def test_json_rows_before_limit_like_clickhouse(db, oracle, sql):
+    expected = oracle(sql)
+    got = json.loads(db.run(sql + " FORMAT JSON"))
+    assert got["rows_before_limit_at_least"] == expected["rows_before_limit_at_least"]
+    assert got["rows"] == expected["rows"]
+    assert [m["name"] for m in got["meta"]] == [m["name"] for m in expected["meta"]]
+
+
+def test_no_rows_before_limit_without_limit(db):
+    got = json.loads(db.run("SELECT job FROM system.asynchronous_loader FORMAT JSON"))
+    assert "rows_before_limit_at_least" not in got
