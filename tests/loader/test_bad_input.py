@@ -158,20 +158,11 @@ def test_schedule_non_job(make_loader, target):
     assert_usable(loader)
 
 
-NON_JOB_BUG = pytest.mark.xfail(
-    reason="engine bug: a non-job argument gives AttributeError ('str' object has no attribute "
-    "'_loader') instead of a TypeError naming the expected type",
-    strict=True,
-)
-
-
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(lambda loader: loader.wait("job", timeout=1), marks=NON_JOB_BUG, id="wait"),
-        pytest.param(
-            lambda loader: loader.prioritize("job", 0), marks=NON_JOB_BUG, id="prioritize"
-        ),
+        pytest.param(lambda loader: loader.wait("job", timeout=1), id="wait"),
+        pytest.param(lambda loader: loader.prioritize("job", 0), id="prioritize"),
         pytest.param(lambda loader: loader.remove("job"), id="remove"),
         pytest.param(lambda loader: LoadTask(loader, [42]), id="task"),
     ],
@@ -189,11 +180,6 @@ def test_prioritize_none_does_nothing(make_loader):
     assert_usable(loader)
 
 
-@pytest.mark.xfail(
-    reason="engine bug: non-callable waiter hooks are accepted by LoadJob() and only fail "
-    "later, inside wait()",
-    strict=True,
-)
 @pytest.mark.parametrize("hook", ["on_waiters_increment", "on_waiters_decrement"])
 def test_non_callable_waiter_hooks(hook):
     with pytest.raises(TypeError):
