@@ -412,3 +412,92 @@ def test_wait_all_timeout(make_loader, syncs):
         loader.wait_all(timeout=0.05)
     release.set()
     loader.wait_all(timeout=TIMEOUT)
+
+
+def test_dependencies_are_a_set(make_loader):
+    loader = make_loader(1, paused=False)
+    a = LoadJob(noop, name="a")
+    b = LoadJob(noop, name="b", dependencies=[a, a])
+    b.add_dependencies(a)
+    assert b.dependencies == (a,)
+    loader.schedule(b)
+    loader.wait_all(timeout=TIMEOUT)
+    rows = {row["job"]: row for row in loader.snapshot().to_pylist()}
+    assert rows["b"]["dependencies"] == [a.job_id]
+    assert b.status == LoadStatus.OK
+
+
+@pytest.mark.parametrize("call", ["wait_all", "pause", "shutdown"])
+def test_calls_that_would_wait_for_the_calling_job_raise(make_loader, call):
+    """From inside a job these would wait for that very job: a LogicalError, never a hang."""
+    loader = make_loader(2, paused=False)
+    seen = {}
+
+    def func(loader, job):
+        try:
+            getattr(loader, call)()
+        except LogicalError as error:
+            seen["error"] = error
+        return "returned"
+
+    job = LoadJob(func, name="caller")
+    loader.schedule(job)
+    assert loader.wait(job, timeout=TIMEOUT) == "returned"
+    assert "caller" in seen["error"].message
+    after = LoadJob(lambda loader, job: 1, name="after")
+    loader.schedule(after)
+    assert loader.wait(after, timeout=TIMEOUT) == 1
+
+
+def test_dependency_removed_after_finishing_ok(make_loader):
+    loader = make_loader(1, paused=False)
+    dep = LoadJob(noop, name="dep")
+    loader.schedule(dep)
+    loader.wait(dep, timeout=TIMEOUT)
+    loader.remove([dep])
+    job = LoadJob(lambda loader, job: "ran", name="job", dependencies=[dep])
+    loader.schedule(job)
+    assert loader.wait(job, timeout=TIMEOUT) == "ran"
+    assert dep.status == LoadStatus.OK
+
+
+def test_elapsed_matches_start_and_finish(make_loader, syncs):
+    loader = make_loader(1, paused=False)
+    started = syncs.event()
+    release = syncs.event()
+
+    def func(loader, job):
+        started.set()
+        assert release.wait(TIMEOUT)
+
+    job = LoadJob(func, name="job")
+    loader.schedule(job)
+    assert started.wait(TIMEOUT)
+    first = job.elapsed
+    wait_until(lambda: job.elapsed > first, what="elapsed to grow while executing")
+    release.set()
+    loader.wait(job, timeout=TIMEOUT)
+    span = (job.finish_time - job.start_time).total_seconds()
+    assert job.elapsed == pytest.approx(span, abs=2e-6)
+
+
+def test_no_worker_threads_outlive_shutdown(syncs):
+    baseline = threading.active_count()
+    loader = AsyncLoader([Pool("a", 4), Pool("b", 3, -1)], log_failures=False)
+    jobs = [LoadJob(noop, name=f"j{i}", pool=i % 2) for i in range(500)]
+    loader.schedule(jobs)
+    shutdown_bounded(loader)
+    wait_until(lambda: threading.active_count() <= baseline, what="worker threads to exit")
+    assert all(job.status in (LoadStatus.OK, LoadStatus.CANCELED) for job in jobs)
+
+
+def test_idle_loader_has_no_threads():
+    """Workers never idle: once everything is done, every worker thread exits."""
+    baseline = threading.active_count()
+    loader = AsyncLoader([Pool("a", 4)], log_failures=False)
+    try:
+        loader.schedule([LoadJob(noop, name=f"j{i}") for i in range(200)])
+        loader.wait_all(timeout=TIMEOUT)
+        wait_until(lambda: threading.active_count() <= baseline, what="idle workers to exit")
+    finally:
+        shutdown_bounded(loader)
