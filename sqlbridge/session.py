@@ -31,8 +31,10 @@ different connection, so a notebook using it does not contend with the session's
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -123,6 +125,12 @@ class Session:
         sandbox.harden(self._db)
         self._con = self._db.cursor()
         self._live = self._register(self._con)
+        #: DuckDB SQL texts the sandbox already accepted (the catalog cannot change, so the
+        #: verdict stands); saved queries polled over HTTP skip two parser round trips.
+        self._approved: set[str] = set()
+        # Close the connections if the session is dropped unclosed (DuckDB 2.0 complains about
+        # connections left open at exit); holds no reference to ``self``.
+        self._finalizer = weakref.finalize(self, _close_all, self._con, self._db)
 
     # ------------------------------------------------------------------------- setup --
 
@@ -175,13 +183,7 @@ class Session:
 
     def translate(self, sql: str, *, count_before_limit: bool = False) -> Translation:
         """What ``sql`` (one statement) becomes in DuckDB; for debugging and tests."""
-        pieces = split_statements(sql, self.dialect)
-        if not pieces:
-            raise SyntaxError_("Empty query")
-        if len(pieces) > 1:
-            raise SyntaxError_("Multi-statements are not allowed (run them one by one, or "
-                               "split them with Session.statements)")
-        return translate(pieces[0].text, self.dialect, count_before_limit=count_before_limit)
+        return _translate_one(sql, self.dialect, count_before_limit)
 
     def query(self, sql: str) -> pa.Table:
         """Run one statement and return its result; a FORMAT clause is accepted and ignored."""
@@ -205,11 +207,7 @@ class Session:
             if self._closed:
                 return
             self._closed = True
-            for con in (self._con, self._db):
-                try:
-                    con.close()
-                except duckdb.Error:
-                    pass
+            self._finalizer()
 
     def __enter__(self) -> Session:
         return self
@@ -230,7 +228,11 @@ class Session:
             for live in self._live.values():
                 live.begin()
             try:
-                sandbox.check(self._con, t.sql)
+                if t.sql not in self._approved:
+                    sandbox.check(self._con, t.sql)
+                    if len(self._approved) > 1024:
+                        self._approved.clear()
+                    self._approved.add(t.sql)
                 relation = self._con.sql(t.sql)
                 if relation is None:
                     raise QueryError("The statement returned no result")
@@ -256,6 +258,27 @@ class Session:
             table = _clickhouse_describe(table)
         table = decorate(table, duck_types, t.type_hints, booleans_as_uint8=t.booleans_as_uint8)
         return table, stats
+
+
+def _close_all(*connections: duckdb.DuckDBPyConnection) -> None:
+    for con in connections:
+        try:
+            con.close()
+        except duckdb.Error:
+            pass
+
+
+@functools.lru_cache(maxsize=256)
+def _translate_one(sql: str, dialect: str, count_before_limit: bool) -> Translation:
+    """Split check + translation, cached: the same saved query text is asked again and again.
+    (A Translation is never modified after it is built, so sharing it is safe.)"""
+    pieces = split_statements(sql, dialect)
+    if not pieces:
+        raise SyntaxError_("Empty query")
+    if len(pieces) > 1:
+        raise SyntaxError_("Multi-statements are not allowed (run them one by one, or "
+                           "split them with Session.statements)")
+    return translate(pieces[0].text, dialect, count_before_limit=count_before_limit)
 
 
 def _stats(started: float, rows: int, nbytes: int) -> dict[str, Any]:

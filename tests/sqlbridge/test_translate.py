@@ -11,6 +11,8 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sqlbridge
 from sqlbridge import catalog
@@ -343,3 +345,21 @@ def test_json_rows_before_limit_like_clickhouse(db, oracle, sql):
 def test_no_rows_before_limit_without_limit(db):
     got = json.loads(db.run("SELECT job FROM system.asynchronous_loader FORMAT JSON"))
     assert "rows_before_limit_at_least" not in got
+
+
+_PIECES = st.lists(
+    st.one_of(
+        st.text(alphabet="ab;'\\ -\n", max_size=8).map(lambda s: "'" + s.replace("\\", "\\\\")
+                                                        .replace("'", "''") + "'"),
+        st.sampled_from(["/* ; */", "x", "1", "(", ")", "+", "\"a;b\""]),
+    ),
+    min_size=1, max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=4))
+def test_split_never_cuts_inside_literals_or_comments(statements):
+    bodies = ["SELECT " + " ".join(parts) for parts in statements]
+    pieces = split_statements(" ;\n".join(bodies))
+    assert [p.text for p in pieces] == bodies
