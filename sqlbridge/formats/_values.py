@@ -224,6 +224,13 @@ class Column:
             data = data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
         self.data = data
 
+    def head(self, n: int) -> Column:
+        """The same column cut to its first ``n`` values."""
+        part = Column.__new__(Column)
+        part.name, part.type_name, part.type = self.name, self.type_name, self.type
+        part.data = self.data.slice(0, n)
+        return part
+
     @property
     def align_right(self) -> bool:
         return self.type.align_right()
@@ -519,20 +526,18 @@ def _tuple_is_named(t: CHType, fields) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-@cache
-def quantity_units() -> tuple[str, ...]:
-    return (
-        "", " thousand", " million", " billion", " trillion", " quadrillion", " quintillion",
-        " sextillion", " septillion", " octillion", " nonillion", " decillion", " undecillion",
-        " duodecillion", " tredecillion", " quattuordecillion", " quindecillion",
-        " sexdecillion", " septendecillion", " octodecillion", " novemdecillion",
-        " vigintillion",
-    )  # fmt: skip
+#: formatReadableQuantity's units, a factor of 1000 apart.
+QUANTITY_UNITS = (
+    "", " thousand", " million", " billion", " trillion", " quadrillion", " quintillion",
+    " sextillion", " septillion", " octillion", " nonillion", " decillion", " undecillion",
+    " duodecillion", " tredecillion", " quattuordecillion", " quindecillion", " sexdecillion",
+    " septendecillion", " octodecillion", " novemdecillion", " vigintillion",
+)  # fmt: skip
 
 
 def readable_quantity(value: float) -> str:
     """``formatReadableQuantity(value, 2)``: ``2.00 million``."""
-    units = quantity_units()
+    units = QUANTITY_UNITS
     i = 0
     while i + 1 < len(units) and abs(value) >= 1000:
         value /= 1000

@@ -113,32 +113,59 @@ def render(table: pa.Table, style: str, *, time_zone=None, **_) -> str:
     """``style`` is ``full`` (Pretty), ``compact`` (PrettyCompact) or ``space`` (PrettySpace)."""
     num_rows = table.num_rows
     if num_rows == 0 or table.num_columns == 0:
-        return ""
+        return ""  # ClickHouse prints nothing at all for an empty result
     tz = zone(time_zone)
     rows = _displayed(num_rows)
     if num_rows > MAX_ROWS:
-        shown = pa.concat_tables(
-            [
-                table.slice(0, (MAX_ROWS + 1) // 2),
-                table.slice(num_rows - MAX_ROWS // 2),
-            ]
-        )
-    else:
-        shown = table
-    cols = columns_of(shown)
+        head, tail = (MAX_ROWS + 1) // 2, MAX_ROWS // 2
+        table = pa.concat_tables([table.slice(0, head), table.slice(num_rows - tail)])
+    cols = columns_of(table)
     # named tuples print as JSON objects in the Pretty formats (also in the Vertical fallback)
     values = [serialize_column(c, "pretty", tz, NULL).to_pylist() for c in cols]
 
-    number_width = int(math.floor(math.log10(num_rows))) + 3
-    margin = " " * number_width
+    number_width = int(math.log10(num_rows)) + 3  # "1000. "
     base_prefix = number_width + (1 if style == "space" else 2)
+    widths, names, has_newlines = _measure(cols, values, base_prefix)
 
-    # calculateWidths: note the running prefix (tabs depend on where a column starts)
+    if (
+        num_rows <= FALLBACK_MAX_ROWS
+        and len(cols) >= FALLBACK_MIN_COLUMNS
+        and (sum(widths) >= FALLBACK_MIN_WIDTH or has_newlines)
+    ):
+        return vertical.render_rows(cols, num_rows, tz, "pretty")
+
+    grid = _Grid(style, widths, names, [c.align_right for c in cols], " " * number_width)
+    cut_to = 0 if (num_rows == 1 and len(cols) == 1) else MAX_VALUE_WIDTH
+    tips = vertical.tips(cols[-1], len(rows)) if cols[-1].is_number else None
+
+    out = [grid.header()]
+    for k, i in enumerate(rows):
+        if k and i != rows[k - 1] + 1:  # the rows cut out of the middle
+            out.append(grid.separator + grid.filler())
+        if i:
+            out.append(grid.separator)
+        tip = tips[k] if tips else ""
+        out.append(grid.row(i + 1, [v[k] for v in values], cut_to, base_prefix, tip))
+    out.append(grid.footer() if num_rows >= FOOTER_MIN_ROWS else grid.bottom())
+    if num_rows >= MAX_ROWS:
+        if style == "space":
+            out.append("\n")
+        out.append(f"Showed {min(num_rows, MAX_ROWS)} out of {num_rows} rows.\n")
+    return "".join(out)
+
+
+def _measure(cols, values, base_prefix: int):
+    """``calculateWidths``: each column's width (values and name), the names as shown (maybe
+    cut), and whether any value spans several lines.
+
+    Tabs are measured at the column's position on the line, with the columns before it at
+    their final widths, so the running ``prefix`` matters.
+    """
     widths: list[int] = []
     names: list[tuple[str, int]] = []
     has_newlines = False
     prefix = base_prefix
-    for column in values:
+    for col, column in zip(cols, values, strict=True):
         widest = 0
         for v in column:
             if len(v) > MAX_VALUE_WIDTH and len(v.encode()) > MAX_VALUE_WIDTH * 4:
@@ -148,104 +175,80 @@ def render(table: pa.Table, style: str, *, time_zone=None, **_) -> str:
             for fragment in _fragments(v):
                 w = _width.width(fragment, prefix)
                 widest = max(widest, min(MAX_COLUMN_PAD_WIDTH, MAX_VALUE_WIDTH, w))
-        name, name_width = vertical.truncate_name(
-            cols[len(widths)].name, max(widest, vertical.NAME_CUT_TO)
-        )
+        name, name_width = vertical.truncate_name(col.name, max(widest, vertical.NAME_CUT_TO))
         name_width = min(MAX_COLUMN_PAD_WIDTH, name_width)
         names.append((name, name_width))
         widths.append(max(widest, name_width))
         prefix += widths[-1] + 3
+    return widths, names, has_newlines
 
-    if (
-        num_rows <= FALLBACK_MAX_ROWS
-        and len(cols) >= FALLBACK_MIN_COLUMNS
-        and (sum(widths) >= FALLBACK_MIN_WIDTH or has_newlines)
-    ):
-        return vertical.render_rows(cols, num_rows, tz, "pretty")
 
-    cut_to = 0 if (num_rows == 1 and len(cols) == 1) else MAX_VALUE_WIDTH
-    right = [c.align_right for c in cols]
-    tip_values = vertical.tips(cols[-1], len(rows)) if cols[-1].is_number else None
+class _Grid:
+    """The lines of one table in one style, once the column widths are known."""
 
-    out: list[str] = []
-    full, compact, space = style == "full", style == "compact", style == "space"
+    def __init__(self, style: str, widths, names, right, margin: str):
+        self.full, self.compact, self.space = style == "full", style == "compact", style == "space"
+        self.widths, self.names, self.right, self.margin = widths, names, right, margin
+        self.separator = self._line(_SEPARATOR) if self.full else ""
 
-    def write_names(top: bool) -> None:
+    def _line(self, parts: tuple[str, str, str, str]) -> str:
+        return _line(self.widths, parts, self.margin)
+
+    def names_line(self, top: bool) -> str:
         corner = _COMPACT_TOP if top else _BOTTOM
-        parts = [margin]
-        if full:
-            parts.append("┃ ")
-        elif compact:
-            parts.append(corner[0] + "─")
+        if self.full:
+            left, sep, right = "┃ ", " ┃ ", " ┃"
+        elif self.compact:
+            left, sep, right = corner[0] + "─", "─" + corner[2] + "─", "─" + corner[3]
         else:
-            parts.append(" ")
-        for i, (name, name_width) in enumerate(names):
-            if i:
-                parts.append(" ┃ " if full else ("─" + corner[2] + "─" if compact else "   "))
-            padding = ("─" if compact else " ") * (widths[i] - name_width)
-            parts.append(padding + name if right[i] else name + padding)
-        if full:
-            parts.append(" ┃")
-        elif compact:
-            parts.append("─" + corner[3])
-        parts.append("\n")
-        out.append("".join(parts))
+            left, sep, right = " ", "   ", ""
+        fill = "─" if self.compact else " "
+        cells = []
+        for (name, name_width), width, right_aligned in zip(
+            self.names, self.widths, self.right, strict=True
+        ):
+            padding = fill * (width - name_width)
+            cells.append(padding + name if right_aligned else name + padding)
+        return self.margin + left + sep.join(cells) + right + "\n"
 
-    separator = _line(widths, _SEPARATOR, margin) if full else ""
-    if full:
-        out.append(_line(widths, _TOP, margin))
-    write_names(True)
-    if full:
-        out.append(_line(widths, _HEADER_END, margin))
-    elif space:
-        out.append("\n")
+    def header(self) -> str:
+        if self.full:
+            return self._line(_TOP) + self.names_line(True) + self._line(_HEADER_END)
+        return self.names_line(True) + ("\n" if self.space else "")
 
-    filler_size = sum(w + 3 for w in widths) + (-2 if space else 1)
-    filler = margin + "".join(" " if i % 2 else "─" for i in range(filler_size)) + "\n"
+    def footer(self) -> str:
+        """Column names again at the bottom of a long table."""
+        if self.full:
+            return self._line(_FOOTER_BEGIN) + self.names_line(False) + self._line(_FOOTER_END)
+        if self.space:
+            return "\n" + self.names_line(False) + "\n"
+        return self.names_line(False)
 
-    for k, i in enumerate(rows):
-        if k and i != rows[k - 1] + 1:
-            out.append(separator)
-            out.append(filler)
-        if i:
-            out.append(separator)
-        cells = [_Cell(column[k]) for column in values]
-        tip = tip_values[k] if tip_values else ""
+    def bottom(self) -> str:
+        return "" if self.space else self._line(_BOTTOM)
+
+    def filler(self) -> str:
+        """``─ ─ ─ ─``: where rows were left out."""
+        size = sum(w + 3 for w in self.widths) + (-2 if self.space else 1)
+        return self.margin + "".join(" " if i % 2 else "─" for i in range(size)) + "\n"
+
+    def row(self, number: int, values: list[str], cut_to: int, prefix: int, tip: str) -> str:
+        """One row: as many lines as its tallest value has, each followed by ``tip``."""
+        cells = [_Cell(v) for v in values]
+        label = f"{number}. "
+        lines = []
         first = True
         while True:
-            if first:
-                number = f"{i + 1}. "
-                out.append(" " * (number_width - len(number)) + number)
-                first = False
-            else:
-                out.append(margin)
+            line = [label.rjust(len(self.margin)) if first else self.margin]
+            first = False
             for j, cell in enumerate(cells):
-                if not space:
-                    out.append("│")
+                if not self.space:
+                    line.append("│")
                 elif j:
-                    out.append(" ")
-                out.append(cell.line(widths[j], cut_to, right[j], base_prefix))
-            if not space:
-                out.append("│")
-            out.append(tip)
-            out.append("\n")
+                    line.append(" ")
+                line.append(cell.line(self.widths[j], cut_to, self.right[j], prefix))
+            if not self.space:
+                line.append("│")
+            lines.append("".join(line) + tip + "\n")
             if all(cell.done() for cell in cells):
-                break
-
-    if num_rows >= FOOTER_MIN_ROWS:
-        if full:
-            out.append(_line(widths, _FOOTER_BEGIN, margin))
-        elif space:
-            out.append("\n")
-        write_names(False)
-        if full:
-            out.append(_line(widths, _FOOTER_END, margin))
-        elif space:
-            out.append("\n")
-    elif not space:
-        out.append(_line(widths, _BOTTOM, margin))
-    if num_rows >= MAX_ROWS:
-        if space:
-            out.append("\n")
-        out.append(f"Showed {min(num_rows, MAX_ROWS)} out of {num_rows} rows.\n")
-    return "".join(out)
+                return "".join(lines)

@@ -65,9 +65,7 @@ def render_rows(cols: list[Column], num_rows: int, tz: str, style: str = "text")
     labels = [f"{n}: " + " " * (longest - w) for n, w in names]
     values = []
     for c in cols:
-        part = Column.__new__(Column)
-        part.__dict__.update(c.__dict__, data=c.data.slice(0, shown))
-        text = serialize_column(part, style, tz, NULL).to_pylist()
+        text = serialize_column(c.head(shown), style, tz, NULL).to_pylist()
         tip = tips(c, shown)
         values.append([v + t for v, t in zip(text, tip, strict=True)])
     out = []
