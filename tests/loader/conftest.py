@@ -6,10 +6,34 @@ before that, so a failing test ends with a failed assertion instead of a hung wo
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from loader_testkit import Syncs, make_pools, shutdown_bounded
 
 from loader import AsyncLoader
+
+
+@pytest.fixture(autouse=True)
+def no_thread_dies():
+    """Fail the test if any thread (a loader worker above all) dies of an exception: job
+    exceptions are the engine's to catch, so this is an internal error or a broken helper."""
+    died: list[str] = []
+    previous = threading.excepthook
+
+    def hook(args) -> None:
+        died.append(
+            f"{args.thread.name if args.thread else '?'}: {args.exc_type.__name__}: "
+            f"{args.exc_value}"
+        )
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
+    assert not died, died
 
 
 @pytest.fixture

@@ -484,3 +484,62 @@ def test_max_threads_hammer_with_concurrent_schedule_prioritize_remove(make_load
             assert job.status == LoadStatus.CANCELED
             assert job.start_time is None
     assert loader.scheduled_job_count() == 0
+
+
+def test_prioritize_storm_while_jobs_run(make_loader):
+    """Threads keep raising random jobs (ready, blocked, executing, finished) while workers of
+    four pools churn: queues stay consistent (everything runs exactly once, nothing is left
+    behind, no worker dies) and no pool exceeds its max_threads."""
+    pools = [(2, 3), (2, 2), (1, 1), (2, 0)]
+    loader = make_loader(*pools)
+    lock = threading.Lock()
+    running = [0] * len(pools)
+    peak = [0] * len(pools)
+    runs: dict[str, int] = {}
+
+    def func(loader, job):
+        pool = job.execution_pool_id
+        with lock:
+            runs[job.name] = runs.get(job.name, 0) + 1
+            running[pool] += 1
+            peak[pool] = max(peak[pool], running[pool])
+        with lock:
+            running[pool] -= 1
+
+    rng = random.Random(5)
+    jobs: list[LoadJob] = []
+    for index in range(1500):
+        deps = [jobs[rng.randrange(index)]] if index and rng.random() < 0.4 else []
+        jobs.append(LoadJob(func, name=f"j{index}", pool=0, dependencies=deps))
+    loader.schedule(jobs)
+    stop = threading.Event()
+    errors = []
+
+    def prioritizer(seed: int) -> None:
+        local = random.Random(seed)
+        try:
+            while not stop.is_set():
+                loader.prioritize(jobs[local.randrange(len(jobs))], local.randrange(len(pools)))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=prioritizer, args=(s,), daemon=True) for s in range(3)]
+    for thread in threads:
+        thread.start()
+    loader.unpause()
+    try:
+        loader.wait_all(timeout=TIMEOUT)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(TIMEOUT)
+    assert not errors, errors
+    assert all(job.status == LoadStatus.OK for job in jobs)
+    assert all(runs.get(job.name) == 1 for job in jobs)
+    for pool, (max_threads, _) in enumerate(pools):
+        assert peak[pool] <= max_threads, (pool, peak[pool])
+    for job in jobs:  # the inheritance invariant survives the storm
+        for dep in job.dependencies:
+            assert loader.pool_priority(dep.pool_id) <= loader.pool_priority(job.pool_id)
+    assert loader.scheduled_job_count() == 0
+    assert all(row["is_ready"] == 0 for row in loader.snapshot().to_pylist())
