@@ -1,0 +1,47 @@
+"""Fixtures for the ``asl`` command's tests.
+
+``asl`` runs the installed console script in a subprocess, the way a user (and CI) runs it; a
+test that needs an exact loader state uses ``startup_state`` through a ``FakeLoader`` instead.
+Every subprocess has a timeout, so a hang fails the test instead of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+#: Subprocess wall-clock limit: generous for a loaded 2-core box, far below pytest's timeout.
+TIMEOUT = 60
+
+
+def asl_command() -> list[str]:
+    """The installed console script (next to this interpreter first), else ``-m cli.main``."""
+    script = Path(sys.executable).with_name("asl")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("asl")
+    return [found] if found else [sys.executable, "-m", "cli.main"]
+
+
+@pytest.fixture
+def asl():
+    """Run ``asl ARGS`` -> CompletedProcess (text, captured), bounded by TIMEOUT."""
+
+    def run(*args: str, stdin: str | None = None, env: dict | None = None,
+            cwd: str | None = None) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, "TZ": "UTC", **(env or {})}
+        full_env.pop("ASL_URL", None) if "ASL_URL" not in (env or {}) else None
+        return subprocess.run([*asl_command(), *args], input=stdin, capture_output=True,
+                              text=True, timeout=TIMEOUT, env=full_env, cwd=cwd,
+                              stdin=None if stdin is not None else subprocess.DEVNULL)
+
+    return run
