@@ -258,6 +258,14 @@ def _scale(t: CHType, arr_type: pa.DataType) -> int:
     return {"s": 0, "ms": 3, "us": 6, "ns": 9}[arr_type.unit]
 
 
+def _own_zone(t: CHType) -> str | None:
+    """The zone written into a ``DateTime('Zone')``/``DateTime64(P, 'Zone')`` type, if any."""
+    for arg in t.args if t.name in ("DateTime", "DateTime64") else ():
+        if isinstance(arg, str) and arg.startswith("'"):
+            return arg.strip("'")
+    return None
+
+
 def _unify_strings(arr: pa.Array) -> pa.Array:
     t = arr.type
     if pat.is_large_string(t) or pat.is_string_view(t):
@@ -318,7 +326,7 @@ def serialize(arr: pa.Array, chtype: CHType, style: str, tz: str) -> pa.Array:
     if pat.is_decimal(t):
         return decimals(arr)
     if pat.is_timestamp(t):
-        return _maybe_quote(datetimes(arr, _scale(base, t), tz), style)
+        return _maybe_quote(datetimes(arr, _scale(base, t), _own_zone(base) or tz), style)
     if pat.is_date(t):
         return _maybe_quote(pc.cast(arr.cast(pa.date32()), STRING), style)
     if pat.is_list(t) or pat.is_large_list(t) or pat.is_fixed_size_list(t) or pat.is_list_view(t):

@@ -193,7 +193,33 @@ def _nn(t: pa.DataType) -> pa.Field:
     return pa.field("item", t, nullable=False)
 
 
+def _tagged(columns: dict) -> pa.Table:
+    """A table whose columns carry ``clickhouse_type`` metadata, as the session attaches it."""
+    fields = [
+        pa.field(name, arr.type, metadata={b"clickhouse_type": t})
+        for name, (arr, t) in columns.items()
+    ]
+    return pa.Table.from_arrays([arr for arr, _ in columns.values()], schema=pa.schema(fields))
+
+
+_WHEN = dt.datetime(2026, 1, 1, 1, 2, 3, 456789)
+
 TABLES = {
+    "session_types": _tagged(
+        {
+            "sum": (
+                pa.array([decimal.Decimal(10**37), decimal.Decimal(-5)], pa.decimal128(38, 0)),
+                "Int128",
+            ),
+            "d32": (pa.array([dt.date(1950, 1, 1), dt.date(2200, 1, 1)]), "Date32"),
+            "cmp": (pa.array([1, 0], pa.uint8()), "UInt8"),
+            "flag": (pa.array([1, 0], pa.uint8()), "Bool"),
+            "ms": (pa.array([_WHEN] * 2, pa.timestamp("us")), "DateTime64(3)"),
+            "s": (pa.array([_WHEN] * 2, pa.timestamp("us")), "DateTime"),
+            "tokyo": (pa.array([_WHEN] * 2, pa.timestamp("us")), "DateTime64(6, 'Asia/Tokyo')"),
+            "lc": (pa.array(["a", None]).dictionary_encode(), "LowCardinality(Nullable(String))"),
+        }
+    ),
     "count": pa.table({"count()": pa.array([123456789], pa.uint64())}),
     "numbers": pa.table(
         {
