@@ -13,12 +13,20 @@ could see two different states of the loader and pay for several snapshots. Tabl
 does not mention are never bound, so ``pool_snapshot()`` is only taken when the pools table is
 queried (DuckDB's binder decides, which is exact where a text-level guess would not be).
 
-Measured (2-core box, DuckDB 2.0, 100k-row snapshot, ``SELECT count() ... WHERE status='FAILED'``
-through the casting view, median of 30): registering a fresh ``pa.Table`` per statement cost
-0.3 ms more than the scoped live object registered once, both dwarfed by the snapshot itself;
-the live object was kept because it also makes the views usable on ``db.duckdb`` outside the
-session (there each request takes a fresh snapshot, with no statement scope: fine for
-ad-hoc use, not consistent across a self-join) and needs no re-registration bookkeeping.
+Measured (this project's 2-core box, DuckDB 2.0, pyarrow 26, a 100k-job loader, medians of 21
+runs in one process): with the snapshot taken inside the timing, re-registering a fresh
+``pa.Table`` per statement and the scoped live object cost the same within noise (count over
+the casting view 41.8 vs 42.4 ms; ``SELECT * LIMIT 1`` 42.3 vs 39.2; GROUP BY 55.7 vs 53.5, with
+``loader.snapshot()`` itself at ~37 ms); over an already-taken snapshot the live object was
+0.5-2.4 ms faster. An unscoped live object (a snapshot per stream request) was 2.5x slower
+(103 ms) and inconsistent across a self-join. The scoped live object was kept: as fast, no
+re-registration bookkeeping, and the same views work on ``db.duckdb``.
+
+End to end (``db.run`` -> rendered text, paired with ``loader.snapshot()`` in the same loop, load
+average ~5 on 2 cores): the documented query ``FORMAT Vertical LIMIT 1`` costs 1.1x a bare
+snapshot, ``count() ... WHERE status = 'FAILED'`` 1.14x, a GROUP BY summary in PrettyCompact
+1.35x; 40-90 ms in absolute terms depending on load. Translation (~1.2 ms) and the sandbox's two
+parser round trips (~1.5 ms) are cached per query text.
 
 Threads
 -------
