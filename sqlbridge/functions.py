@@ -24,6 +24,13 @@ Fixed (sqlglot output was wrong, not just missing):
   - ``ARRAY JOIN`` clause: emitted verbatim (a DuckDB syntax error); now a subquery with
     ``unnest`` (rows with an empty array disappear, as in ClickHouse).
   - ``LIMIT n BY x``: emitted verbatim; now ``QUALIFY row_number() OVER (PARTITION BY x ...) <= n``.
+  - ``round(0.25, 1)``: DuckDB rounds half away from zero (0.3); ClickHouse rounds floats half to
+    even (0.2): ``round_even``.
+  - ``toString(elapsed)``: DuckDB prints ``0.0``, ClickHouse ``0``; whole floats print as integers.
+  - ``status = 2``: DuckDB tries to read ``'OK'`` as a number; the enum side becomes ``enum_code``.
+  - ``toStartOfMinute(t)``/``toDateTime(t)``: values were right but typed DateTime64(6) and printed
+    with ``.000000``; ClickHouse answers DateTime, so the result column becomes whole seconds
+    (``naming``/``resulttypes``).
 Added (sqlglot left the name unknown to DuckDB): ``multiIf``, ``toString``, ``toDateTime``,
 ``toDateTime64``, ``toDate``, ``toUInt8``..``toFloat64``, ``toUnixTimestamp``, ``toYYYYMMDD``,
 ``empty``, ``notEmpty``, ``uniqExact``, ``groupUniqArray``, ``anyLast``, ``topK(n)(x)``,
