@@ -118,7 +118,8 @@ def canonical_format(name: str) -> str:
         return _BY_LOWER[name.strip().lower()]
     except (KeyError, AttributeError):
         pass
-    close = difflib.get_close_matches(str(name), FORMAT_NAMES, n=3, cutoff=0.6)
+    lowered = {n.lower(): n for n in FORMAT_NAMES}
+    close = [lowered[m] for m in difflib.get_close_matches(str(name).lower(), lowered, n=3)]
     hint = f" Maybe you meant: {close!r}." if close else ""
     raise UnknownFormat(
         f"Unknown format {name}.{hint} Known formats: {', '.join(FORMAT_NAMES)}"
