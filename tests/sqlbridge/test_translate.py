@@ -167,10 +167,11 @@ def oracle(tmp_path_factory):
     source = (f"(SELECT * REPLACE (CAST(status, '{enum}') AS status) "
               f"FROM file('{path}', Parquet))")
 
-    def run(sql: str) -> dict:
+    def run(sql: str, fmt: str = "JSONCompact") -> dict | str:
         sql = sql.replace("system.asynchronous_loader", source)
-        out = chdb.query(sql + " SETTINGS session_timezone = 'UTC'", "JSONCompact")
-        return json.loads(out.bytes())
+        settings = " SETTINGS session_timezone = 'UTC', output_format_pretty_color = 0"
+        out = chdb.query(f"{sql}{settings} FORMAT {fmt}", fmt).bytes()
+        return json.loads(out) if fmt == "JSONCompact" else out.decode()
 
     return run
 
@@ -363,3 +364,9 @@ def test_split_never_cuts_inside_literals_or_comments(statements):
     bodies = ["SELECT " + " ".join(parts) for parts in statements]
     pieces = split_statements(" ;\n".join(bodies))
     assert [p.text for p in pieces] == bodies
+
+
+@pytest.mark.parametrize("fmt", ["Vertical", "PrettyCompact", "JSONEachRow", "CSV", "TSV"])
+def test_documented_query_prints_like_clickhouse(db, oracle, fmt):
+    sql = "SELECT * FROM system.asynchronous_loader ORDER BY job_id LIMIT 3"
+    assert db.run(f"{sql} FORMAT {fmt}") == oracle(sql, fmt)
