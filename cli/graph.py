@@ -78,20 +78,24 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
             ctx.exit(1)
     if output is None and fmt in ("png", "pdf") and sys.stdout.isatty():
         raise click.UsageError(f"Refusing to write {fmt.upper()} to a terminal; use -o FILE")
-    from sqlbridge.graph import to_dot
+    from sqlbridge.graph import select_jobs, to_dot
 
     with open_source(source) as src:
         table = src.snapshot()
     try:
-        text = to_dot(
+        selection = select_jobs(
             table, job=job, direction=direction, depth=depth,
             database=list(databases) or None, status=[s.upper() for s in statuses] or None,
-            max_jobs=None if collapse else max_jobs, collapse=collapse,
-            legend=not no_legend, cluster=cluster,
-            title="asl demo" + (f" (seed {source.get('seed')})" if source.get("demo") else ""),
-        )
+            max_jobs=None if collapse else max_jobs)
     except LookupError as e:
         raise click.BadParameter(str(e).strip("'\""), param_hint="'--job'") from None
+    if selection.capped_from is not None:
+        click.echo(f"asl graph: {selection.capped_from} jobs selected, drawing {max_jobs} "
+                   "(--max-jobs); for all of them try --collapse, or narrow with --database, "
+                   "--job or --status", err=True)
+    text = to_dot(selection, collapse=collapse, legend=not no_legend, cluster=cluster,
+                  title="asl demo" + (f" (seed {source.get('seed')})" if source.get("demo")
+                                      else ""))
     data = text.encode()
     if dot is not None:
         try:

@@ -51,8 +51,8 @@ _INTEREST = {"executing": 0, "ready": 1, "blocked": 2, "FAILED": 3, "CANCELED": 
              "PENDING": 5, "OK": 6}
 
 _DATABASE_PATTERNS = (
-    re.compile(r"\b(?:table|dictionary|view)\s+`?([^`.\s]+)`?\."),
-    re.compile(r"\bdatabase\s+`?([^`\s]+)`?\s*$"),
+    re.compile(r"\b(?:table|dictionary|view)\s+(?:`([^`]+)`|([^`.\s]+))\."),
+    re.compile(r"\bdatabase\s+(?:`([^`]+)`|([^`\s]+))\s*$"),
 )
 
 
@@ -61,7 +61,7 @@ def database_of(job_name: str) -> str | None:
     for pattern in _DATABASE_PATTERNS:
         m = pattern.search(job_name)
         if m:
-            return m.group(1)
+            return m.group(1) or m.group(2)
     return None
 
 
@@ -92,6 +92,8 @@ class GraphSelection:
     kept: list[int]
     total: int
     notes: list[str] = field(default_factory=list)
+    #: How many jobs the filters selected before ``max_jobs`` cut them (None: no cut).
+    capped_from: int | None = None
 
 
 def _rows(table: pa.Table) -> dict[int, _Job]:
@@ -199,12 +201,14 @@ def select_jobs(
         notes.append(f"status {', '.join(sorted(wanted))}")
     kept = sorted(ids)
     selected = len(kept)
+    capped_from = None
     if max_jobs is not None and selected > max_jobs:
+        capped_from = selected
         kept = sorted(sorted(kept, key=lambda i: (jobs[i].interest, i))[:max_jobs])
         notes.append(f"showing {max_jobs} of {selected} jobs (the cap keeps executing, ready, "
                      "blocked and failed jobs first); narrow it with a job, a database or a "
                      "status, or raise the cap")
-    return GraphSelection(jobs, kept, len(jobs), notes)
+    return GraphSelection(jobs, kept, len(jobs), notes, capped_from)
 
 
 def _quote(text: str) -> str:
@@ -283,6 +287,10 @@ def to_dot(
                 f"color={STATE_COLORS[j.state]}, penwidth=\"3.0\"{font}, "
                 f"tooltip={_quote(_tooltip(j))}];"
             )
+            stub = _stub(jobs, j, kept_set)
+            if stub:  # in the job's own cluster, so cut edges stay next to their job
+                lines.append(f"{indent}{_quote(f'more_{i}')} [label={_quote(stub)}, "
+                             'shape=plaintext, fontsize=9, fontcolor="#666666"];')
         if cluster and db is not None:
             lines.append("  }")
     for i in kept:
@@ -294,14 +302,8 @@ def to_dot(
             extra = f" [minlen={1 + n % levels}]" if levels > 1 else ""
             lines.append(f"  {_quote(str(i))} -> {_quote(str(d))}{extra};")
         if outside:
-            stub = _quote(f"more_{i}")
-            if len(outside) == 1 and outside[0] in jobs:
-                text = f"{jobs[outside[0]].name} (not shown)"
-            else:
-                text = f"+ {len(outside)} more dependencies"
-            lines.append(f'  {stub} [label={_quote(text)}, shape=plaintext, fontsize=9, '
-                         'fontcolor="#666666"];')
-            lines.append(f'  {_quote(str(i))} -> {stub} [style=dashed, color="#999999"];')
+            lines.append(f'  {_quote(str(i))} -> {_quote(f"more_{i}")} '
+                         '[style=dashed, color="#999999"];')
     if legend:
         lines.extend(_legend(pool_order))
     lines.append("}")
@@ -372,6 +374,16 @@ def _collapsed_dot(sel: GraphSelection, *, legend: bool, title: str | None) -> s
         lines.extend(_legend(pool_order))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _stub(jobs: dict[int, _Job], j: _Job, kept: set[int]) -> str | None:
+    """The label of the node standing for ``j``'s dependencies left out of the picture."""
+    outside = [d for d in j.dependencies if d not in kept]
+    if not outside:
+        return None
+    if len(outside) == 1 and outside[0] in jobs:
+        return f"{jobs[outside[0]].name} (not shown)"
+    return f"+ {len(outside)} more dependencies"
 
 
 def _stagger_levels(fan_out: int) -> int:

@@ -182,3 +182,10 @@ def test_graph_dot_to_stdout(run):
     assert result.exit_code == 0
     assert result.output.startswith("digraph {") and "fillcolor=red" in result.output
     assert "cluster_legend" not in result.output
+
+
+def test_graph_says_when_it_cuts(run):
+    result = run("graph", "--demo", "--max-jobs", "50", "-f", "dot")
+    assert result.exit_code == 0
+    assert "drawing 50 (--max-jobs)" in result.stderr
+    assert result.stdout.count('" [label=') >= 50 and "showing 50 of" in result.stdout
