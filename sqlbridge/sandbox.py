@@ -11,7 +11,9 @@ Two layers, because each alone has holes:
    so no dialect drift): only ``SELECT``-kind statements pass (DuckDB files ``DESCRIBE``,
    ``SHOW``, ``SUMMARIZE``, ``VALUES``, ``FROM x`` there too). ``EXPLAIN ANALYZE INSERT``,
    ``PREPARE``/``EXECUTE``, ``PIVOT`` (which creates a type), ``CALL checkpoint()`` ... are other
-   kinds and are refused. Inside a SELECT, ``json_serialize_sql`` gives the parse tree, and any
+   kinds and are refused. Inside a SELECT, ``json_serialize_sql`` gives the parse tree: a
+   data-modifying CTE (``WITH t AS (DELETE ... RETURNING *) SELECT ...``, which DuckDB 2.0
+   files as a SELECT) is refused, and any
    call to a function that reads files or runs SQL text (``read_csv``, ``read_text``, ``glob``,
    ``query``, ``json_execute_serialized_sql``, ``nextval``...) is refused with a clear message
    instead of DuckDB's "Permission Error" from layer 1.
@@ -87,6 +89,11 @@ def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     tree = json.loads(serialized[0]) if serialized else {}
     if tree.get("error"):
         raise Readonly(f"Cannot execute this statement in readonly mode: {_WHY}")
+    for kind in _query_node_kinds(tree):
+        if kind not in _READ_NODES:
+            what = kind.removesuffix("_QUERY_NODE").removesuffix("_NODE").replace("_", " ")
+            raise Readonly(f"Cannot execute {what} inside a query (a data-modifying WITH) in "
+                           f"readonly mode: {_WHY}")
     for name in _function_names(tree):
         if _denied(name):
             raise Readonly(f"Cannot execute {name}() in readonly mode: it reads files or runs "
@@ -96,6 +103,23 @@ def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 def _denied(name: str) -> bool:
     name = name.lower()
     return name in _DENIED_FUNCTIONS or name.startswith(_DENIED_PREFIXES)
+
+
+#: Parse-tree query nodes that only read. DuckDB 2.0 accepts ``WITH t AS (DELETE ... RETURNING
+#: *) SELECT * FROM t`` as a SELECT statement: its CTE holds a DELETE_QUERY_NODE.
+_READ_NODES = {"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"}
+
+
+def _query_node_kinds(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if isinstance(kind, str) and kind.endswith("_NODE"):
+            yield kind
+        for value in node.values():
+            yield from _query_node_kinds(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _query_node_kinds(value)
 
 
 def _function_names(node: Any) -> Iterator[str]:

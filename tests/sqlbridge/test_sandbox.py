@@ -78,6 +78,17 @@ REFUSED_DUCKDB = [
     "SELECT nextval('s')",
     "SELECT getenv('HOME')",
     "UPDATE EXTENSIONS",
+    "WITH t AS (DELETE FROM asl_system.tables RETURNING *) SELECT * FROM t",
+    "WITH t AS (INSERT INTO asl_system.tables VALUES ('a', 'b', 'c', 'd') RETURNING *) "
+    "SELECT * FROM t",
+    "WITH t AS (UPDATE asl_system.tables SET name = 'x' RETURNING *) SELECT count(*) FROM t",
+    "SET VARIABLE x = 1",
+    "COPY FROM DATABASE memory TO other",
+    "FORCE INSTALL httpfs",
+    "SELECT * FROM sniff_csv('/etc/passwd')",
+    "SELECT * FROM parquet_metadata('/tmp/x.parquet')",
+    "CREATE OR REPLACE MACRO m(x) AS x",
+    "DROP SCHEMA asl_system CASCADE",
 ]
 
 
@@ -158,8 +169,13 @@ def test_setting_values_after_setup(ch):
             "lock_configuration": "true"}
 
 
-def test_nothing_was_written(ch):
+def test_nothing_was_written(ch, duck):
     import os
+
+    for db in (ch, duck):
+        t = db.query("SELECT count(*) AS n FROM system.tables")
+        assert t.column("n").to_pylist() == [2]
+        assert db.query("SELECT count() AS n FROM system.asynchronous_loader") is not None
 
     assert not os.path.exists("/tmp/asl-sandbox-test.csv")
     assert not os.path.exists("/tmp/asl-sandbox-export")
