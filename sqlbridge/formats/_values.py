@@ -595,27 +595,33 @@ def serialize_column(col: Column, style: str, tz: str, null: str | None = None) 
     return out
 
 
-def rows_text(parts: list, num_rows: int, trim: int = 0) -> str:
-    """Every row written as the concatenation of ``parts``, all rows as one ``str``.
+def rows_text(parts: list, num_rows: int, trim: int = 0, head: str = "") -> str:
+    """``head``, then every row written as the concatenation of ``parts``, as one ``str``.
 
     ``parts`` mixes constant strings (separators, JSON keys) and string arrays (one value per
     row, no nulls), so a whole format is a single ``binary_join_element_wise`` pass per slice
-    of rows, and the text is read straight out of the Arrow buffer.  Slices keep every buffer
-    far below Arrow's 2 GiB string-array limit.  ``trim`` drops that many trailing characters
-    (a separator after the last row).
+    of rows, and the text is read straight out of the Arrow buffer.  ``trim`` drops that many
+    trailing characters (a separator after the last row).
     """
+    return "".join([head, *rows_pieces(parts, num_rows, trim)])
+
+
+def rows_pieces(parts: list, num_rows: int, trim: int = 0) -> list[str]:
+    """:func:`rows_text` as a list of pieces, for callers that add more text around it
+    (one final ``join`` instead of copying a large text twice).  Slices of rows keep every
+    Arrow buffer far below the 2 GiB limit of a string array."""
     if num_rows == 0:
-        return ""
+        return []
     if not any(isinstance(p, pa.Array) for p in parts):
         text = "".join(parts) * num_rows
-        return text[: len(text) - trim]
-    chunks = []
+        return [text[: len(text) - trim]]
+    pieces = []
     for start in range(0, num_rows, _ROWS_PER_SLICE):
         args = [p.slice(start, _ROWS_PER_SLICE) if isinstance(p, pa.Array) else p for p in parts]
-        chunks.append(_buffer_text(pc.binary_join_element_wise(*args, "")))
+        pieces.append(_buffer_text(pc.binary_join_element_wise(*args, "")))
     if trim:
-        chunks[-1] = chunks[-1][: len(chunks[-1]) - trim]
-    return chunks[0] if len(chunks) == 1 else "".join(chunks)
+        pieces[-1] = pieces[-1][: len(pieces[-1]) - trim]
+    return pieces
 
 
 _ROWS_PER_SLICE = 1 << 16

@@ -26,7 +26,7 @@ def _render(table: pa.Table, names: bool, types: bool, time_zone=None) -> str:
     if types:
         head += header([c.type_name for c in cols])
     cells = [serialize_column(c, "csv", tz, "\\N") for c in cols]
-    return head + rows_text([*interleave(cells, ","), "\n"], table.num_rows)
+    return rows_text([*interleave(cells, ","), "\n"], table.num_rows, head=head)
 
 
 def render(table: pa.Table, *, time_zone=None, **_) -> str:

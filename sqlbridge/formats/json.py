@@ -21,6 +21,7 @@ from ._values import (
     floats,
     interleave,
     json_string,
+    rows_pieces,
     rows_text,
     serialize_column,
     zone,
@@ -45,9 +46,16 @@ def render_each_row(table: pa.Table, *, time_zone=None, **_) -> str:
     return rows_text(parts, table.num_rows)
 
 
-def _compact_rows(table: pa.Table, tz: str, start: str, end: str, trim: int = 0) -> str:
-    cells = [serialize_column(c, "json", tz, "null") for c in columns_of(table)]
-    return rows_text([start + "[", *interleave(cells, ", "), "]" + end], table.num_rows, trim)
+def _compact_lines(table: pa.Table, time_zone, head_rows: int) -> str:
+    """JSONCompactEachRow, after ``head_rows`` header lines (names, then types)."""
+    cols = columns_of(table)
+    head = ""
+    if head_rows >= 1:
+        head += _header_line([c.name for c in cols])
+    if head_rows >= 2:
+        head += _header_line([c.type_name for c in cols])
+    cells = [serialize_column(c, "json", zone(time_zone), "null") for c in cols]
+    return rows_text(["[", *interleave(cells, ", "), "]\n"], table.num_rows, head=head)
 
 
 def _header_line(values: list[str]) -> str:
@@ -55,19 +63,15 @@ def _header_line(values: list[str]) -> str:
 
 
 def render_compact_each_row(table: pa.Table, *, time_zone=None, **_) -> str:
-    return _compact_rows(table, zone(time_zone), "", "\n")
+    return _compact_lines(table, time_zone, 0)
 
 
 def render_compact_each_row_with_names(table: pa.Table, *, time_zone=None, **_) -> str:
-    cols = columns_of(table)
-    head = _header_line([c.name for c in cols])
-    return head + render_compact_each_row(table, time_zone=time_zone)
+    return _compact_lines(table, time_zone, 1)
 
 
 def render_compact_each_row_with_names_and_types(table: pa.Table, *, time_zone=None, **_) -> str:
-    cols = columns_of(table)
-    head = _header_line([c.name for c in cols]) + _header_line([c.type_name for c in cols])
-    return head + render_compact_each_row(table, time_zone=time_zone)
+    return _compact_lines(table, time_zone, 2)
 
 
 # --------------------------------------------------------------------------- envelope
@@ -79,16 +83,15 @@ def _number(value) -> str:
     return str(int(value))
 
 
-def _envelope(table: pa.Table, data: str, statistics, rows_before_limit) -> str:
-    cols = columns_of(table)
+def _envelope(cols, num_rows: int, data: list[str], statistics, rows_before_limit) -> str:
     meta = ",\n".join(
         f'\t\t{{\n\t\t\t"name": {_key(c.name)},\n\t\t\t"type": {_key(c.type_name)}\n\t\t}}'
         for c in cols
     )
     out = ["{\n", '\t"meta":\n', "\t[\n", meta, "\n\t],\n\n", '\t"data":\n', "\t[\n"]
-    out.append(data)
+    out.extend(data)
     out.append("\n\t],\n\n")
-    out.append(f'\t"rows": {table.num_rows},\n\n')
+    out.append(f'\t"rows": {num_rows},\n\n')
     if rows_before_limit is not None:
         out.append(f'\t"rows_before_limit_at_least": {int(rows_before_limit)},\n\n')
     stats = statistics or {}
@@ -103,8 +106,11 @@ def _envelope(table: pa.Table, data: str, statistics, rows_before_limit) -> str:
 def render_json_compact(
     table: pa.Table, *, time_zone=None, statistics=None, rows_before_limit=None, **_
 ) -> str:
-    data = _compact_rows(table, zone(time_zone), "\t\t", ",\n", trim=2)
-    return _envelope(table, data, statistics, rows_before_limit)
+    cols = columns_of(table)
+    cells = [serialize_column(c, "json", zone(time_zone), "null") for c in cols]
+    parts = ["\t\t[", *interleave(cells, ", "), "],\n"]
+    data = rows_pieces(parts, table.num_rows, trim=2)
+    return _envelope(cols, table.num_rows, data, statistics, rows_before_limit)
 
 
 def render_json(
@@ -117,5 +123,5 @@ def render_json(
         parts.append(("\t\t{\n" if i == 0 else ",\n") + f"\t\t\t{_key(c.name)}: ")
         parts.append(json_pretty(c.data, c.type, tz, 3, "\t"))
     parts.append("\n\t\t},\n" if cols else "\t\t{\n\t\t},\n")
-    data = rows_text(parts, table.num_rows, trim=2)
-    return _envelope(table, data, statistics, rows_before_limit)
+    data = rows_pieces(parts, table.num_rows, trim=2)
+    return _envelope(cols, table.num_rows, data, statistics, rows_before_limit)

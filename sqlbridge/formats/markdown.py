@@ -19,4 +19,4 @@ def render(table: pa.Table, *, time_zone=None, **_) -> str:
     head = "| " + " | ".join(names) + " |\n"
     head += "|" + "|".join("-:" if c.align_right else ":-" for c in cols) + "|\n"
     cells = [serialize_column(c, "escaped", tz, "\\N") for c in cols]
-    return head + rows_text(["| ", *interleave(cells, " | "), " |\n"], table.num_rows)
+    return rows_text(["| ", *interleave(cells, " | "), " |\n"], table.num_rows, head=head)

@@ -30,7 +30,7 @@ def _render(table: pa.Table, raw: bool, names: bool, types: bool, time_zone=None
     if types:
         head += header([c.type_name for c in cols])
     cells = [serialize_column(c, style, tz, "\\N") for c in cols]
-    return head + rows_text([*interleave(cells, "\t"), "\n"], table.num_rows)
+    return rows_text([*interleave(cells, "\t"), "\n"], table.num_rows, head=head)
 
 
 def render(table: pa.Table, *, time_zone=None, **_) -> str:
