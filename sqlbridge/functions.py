@@ -115,7 +115,7 @@ def _not_null_list(agg: exp.Expression, arg: exp.Expression) -> exp.Expression:
 
 def _aggregate(name: str, args: list[exp.Expression]) -> exp.Expression | None:
     """The DuckDB form of a ClickHouse aggregate ``name(args)`` (lowercase name), if one differs."""
-    if name in ("uniq", "uniqexact"):
+    if name in ("uniq", "uniqexact", "countdistinct"):
         arg = args[0] if len(args) == 1 else exp.Struct(expressions=args)
         return exp.Count(this=exp.Distinct(expressions=[arg]))
     if name == "grouparray" and len(args) == 1:
@@ -200,6 +200,8 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
         return _cast(args[0], _CASTS[name])
     if name in _INTERVALS and args:
         return _fn(_INTERVALS[name], args[0])
+    if name == "arrayelement" and len(args) == 2:
+        return _element_or_default(_fn("list_extract", *args), type_of(args[0]))
     if name in _RENAMES:
         return _fn(_RENAMES[name], *args)
     if name == "multiif":
@@ -255,7 +257,7 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
         return exp.CurrentDate()
     if name == "formatreadabletimedelta" and args:
         return _fn("asl_format_readable_time_delta", _cast(args[0], "DOUBLE"))
-    if name in ("uniqexact", "grouparray", "groupuniqarray", "anylast"):
+    if name in ("uniqexact", "countdistinct", "grouparray", "groupuniqarray", "anylast"):
         return _aggregate(name, args) or _plain_aggregate(name, args)
     if name.endswith("if") and name[:-2] in _IF_AGGREGATES and args:
         base, cond = name[:-2], _cast(args[-1], "BOOLEAN")
@@ -294,6 +296,21 @@ def _date_diff(node: exp.DateDiff) -> exp.Expression:
     return node
 
 
+_ELEMENT_DEFAULTS = {"UInt64": 0, "Int64": 0, "UInt8": 0, "Float64": 0, "String": ""}
+
+
+def _element_or_default(node: exp.Expression, array_type: str | None) -> exp.Expression:
+    """``arr[9]`` past the end: ClickHouse answers the element type's default (0, ''), DuckDB
+    NULL. Where the array's type is known, the default is put back."""
+    if not array_type or not array_type.startswith("Array("):
+        return node
+    default = _ELEMENT_DEFAULTS.get(array_type[len("Array("):-1])
+    if default is None:
+        return node
+    value = exp.Literal.string(default) if isinstance(default, str) else exp.Literal.number(0)
+    return exp.Coalesce(this=node, expressions=[value])
+
+
 def _enum_vs_number(node: exp.Binary, type_of: TypeOf) -> exp.Expression:
     """``status = 2``: ClickHouse compares an Enum with its number; DuckDB would try to parse
     ``'OK'`` as an integer, so the enum side becomes its code (``enum_code(status)``)."""
@@ -325,6 +342,8 @@ def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
             return _aggregate("uniq", [node.this])  # type: ignore[return-value]
         if isinstance(node, exp.DateDiff):
             return _date_diff(node)
+        if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
+            return _element_or_default(node, type_of(node.this))
         if isinstance(node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):
             return _enum_vs_number(node, type_of)
         if isinstance(node, exp.Round):

@@ -99,10 +99,18 @@ def _name(node: exp.Expression, src: str) -> str:
         return "NULL"
     if isinstance(node, exp.Boolean):
         return "true" if node.this else "false"
-    if isinstance(node, exp.Column | exp.Identifier | exp.Star):
+    if isinstance(node, exp.Column):
+        return node.name  # ClickHouse drops the table qualifier: `a.job` is named `job`
+    if isinstance(node, exp.Identifier | exp.Star):
         return node.sql(dialect="clickhouse")
+    if isinstance(node, exp.And | exp.Or):
+        # ClickHouse flattens chains: and(a, b, c).
+        parts = list(node.flatten())
+        return f"{_OPERATORS[type(node)]}({_join(parts, src)})"
     op = _OPERATORS.get(type(node))
     if op is not None:
+        if node.args.get("negate"):  # x NOT LIKE y
+            op = "not" + op[0].upper() + op[1:] if op != "ilike" else "notILike"
         return f"{op}({_name(node.this, src)}, {_name(node.expression, src)})"
     if isinstance(node, exp.Not):
         inner = node.this
@@ -110,7 +118,36 @@ def _name(node: exp.Expression, src: str) -> str:
             return f"isNotNull({_name(inner.this, src)})"
         if isinstance(inner, exp.In):
             return f"notIn({_in_args(inner, src)})"
+        if isinstance(inner, exp.Like | exp.ILike):
+            negated = "notLike" if isinstance(inner, exp.Like) else "notILike"
+            return f"{negated}({_name(inner.this, src)}, {_name(inner.expression, src)})"
         return f"not({_name(inner, src)})"
+    if isinstance(node, exp.Cast):
+        to = node.to.sql(dialect="clickhouse")
+        return f"CAST({_name(node.this, src)}, '{to}')"
+    if isinstance(node, exp.Interval) and node.unit is not None:
+        unit = node.unit.name.capitalize()
+        value = node.this
+        text = value.this if isinstance(value, exp.Literal) else _name(value, src)
+        return f"toInterval{unit}({text})"
+    if isinstance(node, exp.Between):
+        x = _name(node.this, src)
+        low, high = _name(node.args["low"], src), _name(node.args["high"], src)
+        return f"and(greaterOrEquals({x}, {low}), lessOrEquals({x}, {high}))"
+    if isinstance(node, exp.Case) and node.this is None:
+        parts = []
+        for when in node.args.get("ifs") or []:
+            parts += [when.this, when.args["true"]]
+        default = node.args.get("default")
+        parts.append(default if default is not None else exp.Null())
+        return f"multiIf({_join(parts, src)})"
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
+        index = node.expressions[0]
+        if isinstance(index, exp.Literal) and index.is_int:
+            text = str(int(index.this) + 1)  # sqlglot stores ClickHouse's 1-based index 0-based
+        else:
+            text = _name(index, src)
+        return f"arrayElement({_name(node.this, src)}, {text})"
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
         return f"isNull({_name(node.this, src)})"
     if isinstance(node, exp.Neg):
@@ -146,6 +183,10 @@ def _function(node: exp.Func, src: str) -> str:
         return f"{name}({_name(node.args['quantile'], src)})({_name(node.this, src)})"
     if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
         return f"{name}()"
+    if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
+        return f"countDistinct({_join(node.this.expressions, src)})"
+    if lower == "tuple" and isinstance(node, exp.Anonymous | exp.Struct | exp.Tuple):
+        return f"({_join(node.expressions, src)})"
     if isinstance(node, exp.DateDiff):
         unit = node.args.get("unit")
         unit_text = f"'{unit.name.lower()}', " if unit is not None else ""

@@ -22,6 +22,20 @@ from sqlbridge.testing import FakeLoader, sample_jobs
 from sqlbridge.translate import translate
 
 CASES = [
+    (
+        "SELECT CAST(job_id AS String), job_id::String, job_id BETWEEN 2 AND 4, CASE WHEN "
+        "is_ready THEN 1 ELSE 0 END, job NOT LIKE 'load%', job NOT ILIKE 'LOAD%' FROM "
+        "system.asynchronous_loader ORDER BY job_id"
+    ),
+    (
+        "SELECT a.job, a.dependencies[1], a.dependencies[5], a.job_id = 1 OR a.job_id = 2 OR "
+        "a.job_id = 3 FROM system.asynchronous_loader AS a ORDER BY a.job_id"
+    ),
+    "SELECT count(DISTINCT pool), countDistinct(job) FROM system.asynchronous_loader",
+    (
+        "SELECT job FROM system.asynchronous_loader WHERE schedule_time > now() - INTERVAL 1 "
+        "HOUR OR schedule_time < now() ORDER BY job"
+    ),
     "SELECT countIf(status = 'FAILED'), count() FROM system.asynchronous_loader",
     'SELECT job, arrayJoin(dependencies) AS d FROM system.asynchronous_loader ORDER BY job, d',
     'SELECT job FROM system.asynchronous_loader WHERE has(dependencies, 4) ORDER BY job',
@@ -164,7 +178,9 @@ def oracle(tmp_path_factory):
     path = tmp_path_factory.mktemp("oracle") / "jobs.parquet"
     pq.write_table(sample_jobs(), path)
     enum = catalog.STATUS_CLICKHOUSE_TYPE.replace("'", "\\'")
-    source = (f"(SELECT * REPLACE (CAST(status, '{enum}') AS status) "
+    # Parquet loses the Enum and makes array elements Nullable: put back the real types.
+    source = (f"(SELECT * REPLACE (CAST(status, '{enum}') AS status, "
+              f"CAST(dependencies, 'Array(UInt64)') AS dependencies) "
               f"FROM file('{path}', Parquet))")
 
     def run(sql: str, fmt: str = "JSONCompact") -> dict | str:
