@@ -190,3 +190,64 @@ def test_max_threads_holds_while_many_threads_schedule(make_loader):
     loader.wait_all(timeout=TIMEOUT)
     assert per_pool[0].over_limit == [] and per_pool[1].over_limit == []
     assert loader.scheduled_job_count() == 0
+
+
+# Upstream's SpawnFailure* tests inject thread-allocation failures, which Python has no
+# counterpart for (creating a thread either works or raises out of the engine).  What they
+# assert beyond surviving the failure is ported below: the pool spawns a worker whenever a
+# job becomes ready and the limit allows it, whoever enqueued the job.
+
+
+def test_job_enqueued_while_another_runs_gets_its_own_worker(make_loader, syncs):
+    """From upstream SpawnFailureThenRecovers: two jobs must overlap, the second being
+    enqueued while the first already runs (the case whose spawn upstream may drop)."""
+    loader = make_loader(16, paused=False)
+    overlap = syncs.barrier(2)
+
+    def overlapping(loader, job):
+        overlap.wait()
+
+    first = LoadJob(overlapping, name="overlapping_job0")
+    first_task = schedule_task(loader, [first])
+    wait_until(lambda: first.start_time is not None)
+    second_task = schedule_task(loader, [LoadJob(overlapping, name="overlapping_job1")])
+    loader.wait_all(timeout=TIMEOUT)
+    for task in (first_task, second_task):
+        assert all(job.status == LoadStatus.OK for job in task.jobs)
+
+
+def test_dependents_enqueued_by_a_finishing_worker_run_concurrently(make_loader, syncs):
+    """From upstream SpawnFailureFromFinishDoesNotTerminate: finish() enqueues eight
+    dependents from inside a worker; each gets a worker (they all meet at a barrier)."""
+    loader = make_loader(16)
+    release = syncs.event()
+    together = syncs.barrier(8)
+
+    blocking_job = LoadJob(lambda loader, job: release.wait(TIMEOUT), name="blocking_job")
+    dependents = [
+        LoadJob(
+            lambda loader, job: together.wait(),
+            name=f"dependent_job{i}",
+            dependencies=[blocking_job],
+        )
+        for i in range(8)
+    ]
+    task = schedule_task(loader, [blocking_job, *dependents])
+    loader.unpause()
+    wait_until(lambda: blocking_job.start_time is not None)
+    release.set()
+    loader.wait_all(timeout=TIMEOUT)
+    assert all(job.status == LoadStatus.OK for job in task.jobs)
+
+
+def test_every_enqueue_spawns_until_the_limit(make_loader, syncs):
+    """From upstream SpawnIsRequiredWhileNoWorkerHasStarted: eight single-job tasks scheduled
+    one by one on a running loader all run at once."""
+    loader = make_loader(16, paused=False)
+    together = syncs.barrier(8)
+    tasks = [
+        schedule_task(loader, [LoadJob(lambda loader, job: together.wait(), name="job")])
+        for _ in range(8)
+    ]
+    loader.wait_all(timeout=TIMEOUT)
+    assert all(job.status == LoadStatus.OK for task in tasks for job in task.jobs)
