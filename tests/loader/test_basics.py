@@ -501,3 +501,15 @@ def test_idle_loader_has_no_threads():
         wait_until(lambda: threading.active_count() <= baseline, what="idle workers to exit")
     finally:
         shutdown_bounded(loader)
+
+
+def test_shutdown_fails_waiters_of_pending_jobs(make_loader):
+    loader = make_loader(1)
+    job = LoadJob(noop, name="never_runs")
+    loader.schedule(job)
+    waiter, outcome = run_in_thread(lambda: loader.wait(job, timeout=TIMEOUT))
+    wait_until(lambda: job.waiters_count == 1)
+    shutdown_bounded(loader)
+    with pytest.raises(AsyncLoadWaitFailed) as info:
+        join_thread(waiter, outcome)
+    assert "Load job 'never_runs' canceled" in info.value.message

@@ -6,8 +6,9 @@ Ports upstream ``SubJobs``, ``RecursiveJob``,
 ClickHouse's thread-allocation fault injection, which has no Python counterpart: thread creation
 is infallible here, and what remains is that a queued job runs while its pool's only worker is
 blocked in a cross-pool wait).  Upstream's other ``SpawnFailure*`` tests and the death test are
-about failing to allocate an OS thread and are not ported.  Our own: a one-thread pool waits on
-sub-jobs five levels deep; children created in ``job.pool_id`` inherit a boost.
+about failing to allocate an OS thread; what they assert beyond that is in test_max_threads.py.
+Our own: a one-thread pool waits on sub-jobs five levels deep; children created in
+``job.pool_id`` inherit a boost.
 """
 
 from __future__ import annotations
