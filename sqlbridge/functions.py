@@ -27,6 +27,8 @@ Fixed (sqlglot output was wrong, not just missing):
   - ``round(0.25, 1)``: DuckDB rounds half away from zero (0.3); ClickHouse rounds floats half to
     even (0.2): ``round_even``.
   - ``toString(elapsed)``: DuckDB prints ``0.0``, ClickHouse ``0``; whole floats print as integers.
+  - ``job_id - 10``, ``-waiters``: DuckDB keeps UInt64 and fails on overflow; ClickHouse
+    answers Int64, so unsigned columns are cast to BIGINT first.
   - ``status = 2``: DuckDB tries to read ``'OK'`` as a number; the enum side becomes ``enum_code``.
   - ``toStartOfMinute(t)``/``toDateTime(t)``: values were right but typed DateTime64(6) and printed
     with ``.000000``; ClickHouse answers DateTime, so the result column becomes whole seconds
@@ -296,6 +298,16 @@ def _date_diff(node: exp.DateDiff) -> exp.Expression:
     return node
 
 
+def _signed_arithmetic(node: exp.Sub | exp.Neg, type_of: TypeOf) -> exp.Expression:
+    """``job_id - 10``, ``-waiters``: ClickHouse answers a signed type (Int64); DuckDB stays
+    unsigned and fails with "Overflow in subtraction". Unsigned columns are cast first."""
+    for key in ("this", "expression"):
+        operand = node.args.get(key)
+        if operand is not None and (type_of(operand) or "").startswith("UInt"):
+            node.set(key, _cast(operand, "BIGINT"))
+    return node
+
+
 _ELEMENT_DEFAULTS = {"UInt64": 0, "Int64": 0, "UInt8": 0, "Float64": 0, "String": ""}
 
 
@@ -342,6 +354,8 @@ def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
             return _aggregate("uniq", [node.this])  # type: ignore[return-value]
         if isinstance(node, exp.DateDiff):
             return _date_diff(node)
+        if isinstance(node, exp.Sub | exp.Neg):
+            return _signed_arithmetic(node, type_of)
         if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
             return _element_or_default(node, type_of(node.this))
         if isinstance(node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):

@@ -23,6 +23,10 @@ from sqlbridge.translate import translate
 
 CASES = [
     (
+        "SELECT job, job_id - 5, -waiters, dependencies_left - 1, is_ready - 1 FROM "
+        "system.asynchronous_loader ORDER BY job_id"
+    ),
+    (
         "SELECT CAST(job_id AS String), job_id::String, job_id BETWEEN 2 AND 4, CASE WHEN "
         "is_ready THEN 1 ELSE 0 END, job NOT LIKE 'load%', job NOT ILIKE 'LOAD%' FROM "
         "system.asynchronous_loader ORDER BY job_id"
