@@ -62,6 +62,10 @@ def from_duckdb(
     """Translate ``exc`` (raised running ``sql``, translated from ``original``)."""
     message = str(exc)
     body = _first_line(message)
+    raw = re.search(r"'__asl_raw_(\w+)' failed: (.*)", body)
+    if raw:  # the loader's snapshot() itself raised
+        return errors.QueryError(f"Taking a snapshot of system.{raw.group(1)} failed: "
+                                 f"{raw.group(2)}")
     if isinstance(exc, duckdb.ParserException):
         offset = _duck_offset(message, sql)
         mapped = position(offset) if offset is not None else None

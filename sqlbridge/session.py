@@ -250,6 +250,10 @@ class Session:
             except duckdb.Error as e:
                 raise from_duckdb(e, sql=t.sql, original=original.strip(),
                                   position=t.position) from None
+            except QueryError:
+                raise
+            except Exception as e:  # a loader's snapshot() failing inside the scan, say
+                raise QueryError(f"{type(e).__name__}: {e}") from e
             finally:
                 for live in self._live.values():
                     live.end()

@@ -95,6 +95,20 @@ def test_unknown_table_in_duckdb_dialect_lists_ours(duck):
     assert "system.asynchronous_loader" in str(e)
 
 
+def test_a_failing_loader_snapshot_is_a_query_error():
+    class Broken(FakeLoader):
+        def snapshot(self):
+            raise RuntimeError("loader broke")
+
+    with sqlbridge.connect(Broken()) as session:
+        with pytest.raises(errors.QueryError, match="snapshot of system.asynchronous_loader "
+                                                    "failed: RuntimeError: loader broke"):
+            session.query(GOOD)
+        assert session.query("SELECT 1 AS x").column("x").to_pylist() == [1]
+        assert session.query("SELECT count() AS n FROM system.asynchronous_loader_pools"
+                             ).column("n").to_pylist() == [2]
+
+
 def test_closed_session_says_so():
     db = sqlbridge.connect(FakeLoader())
     db.close()
