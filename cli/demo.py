@@ -19,7 +19,7 @@ DOCUMENTED_QUERY = "SELECT * FROM system.asynchronous_loader FORMAT Vertical LIM
 EPILOG = """\b
 Examples:
   asl demo                          # ~640 jobs in a few seconds
-  asl demo --seed 7 --tables 2000   # another server, ~4,300 jobs
+  asl demo --seed 7 --tables 2000   # another server, ~4,000 jobs
   asl demo --speed 10 --no-progress # ten times faster, quiet
 \b
 Then look at a start-up caught mid-load (the same seed gives the same server):
@@ -161,10 +161,13 @@ def _report(loader: Any, startup: Any, query: _Query, seconds: float, threads: i
                 echo(f"    canceled: {shown}{more}")
     db.close()
     echo("")
-    echo("Look closer at a start-up caught mid-load (same seed, same server):")
-    echo(f"  asl query --demo --seed {startup.config.seed} --list")
-    echo(f"  asl query --demo --seed {startup.config.seed} blocked")
-    echo(f"  asl graph --demo --seed {startup.config.seed} --collapse -o startup.svg")
+    seed = startup.config.seed
+    echo("Next, look at this seed's server (default sizes) caught mid-load, with --demo:")
+    echo("  asl query --list")
+    echo(f"  asl query --demo --seed {seed} blocked")
+    echo(f"  asl sql --demo --seed {seed} \"SELECT * FROM system.asynchronous_loader "
+         "WHERE is_executing\"")
+    echo(f"  asl graph --demo --seed {seed} --collapse -o startup.svg")
 
 
 def _report_query(startup: Any, query: _Query, rows: list[dict], time_zone: str | None) -> None:
