@@ -85,7 +85,7 @@ def test_overload(make_loader):
         for task in tasks:
             task.remove()
     assert not executing.over_limit
-    assert executing.peak == max_threads
+    assert executing.peak <= max_threads
 
 
 MAX_THREADS_VALUES = [1, 2, 3, 4, 5, 4, 3, 2, 1, 5, 10, 5, 1, 20, 1]
