@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.types as pat
 
 __all__ = ["clickhouse_type", "parse_type", "CHType", "unwrap"]
@@ -81,9 +82,9 @@ def _arrow_to_clickhouse(t: pa.DataType, data: pa.Array | None = None) -> str:
         scale = _TIME_UNITS[t.unit]
         return "DateTime" if scale == 0 else f"DateTime64({scale})"
     if pat.is_date(t):
-        # ClickHouse reads an Arrow date32 as Date32; DuckDB's DATE is what users mean by
-        # "a date", and ClickHouse prints Date and Date32 identically.
-        return "Date"
+        # ClickHouse prints Date and Date32 alike; Date (1970..2149) is what a ClickHouse user
+        # expects, Date32 only says that some value lies outside that range.
+        return "Date32" if data is not None and _outside_date_range(data) else "Date"
     if pat.is_decimal(t):
         return f"Decimal({t.precision}, {t.scale})"
     if pat.is_dictionary(t):
@@ -105,6 +106,12 @@ def _arrow_to_clickhouse(t: pa.DataType, data: pa.Array | None = None) -> str:
         return "Nullable(Nothing)"
     # Durations, intervals, times: rendered as text, so call them strings.
     return "String"
+
+
+def _outside_date_range(data: pa.Array) -> bool:
+    days = pc.min_max(data.cast(pa.date32()).cast(pa.int32()))
+    low, high = days["min"].as_py(), days["max"].as_py()
+    return low is not None and (low < 0 or high > 65535)
 
 
 def _flat_values(data: pa.Array | None) -> pa.Array | None:

@@ -246,6 +246,7 @@ TABLES = {
         {
             "b": pa.array([True, False, None]),
             "d": pa.array([dt.date(2026, 1, 2), dt.date(2000, 2, 29), None], pa.date32()),
+            "d32": pa.array([dt.date(1900, 1, 1), dt.date(2299, 12, 31), None], pa.date32()),
             "dec": pa.array(
                 [decimal.Decimal("12.500"), decimal.Decimal("-0.001"), decimal.Decimal("100")],
                 pa.decimal128(10, 3),
@@ -611,6 +612,13 @@ def test_clickhouse_type_nullable_only_with_nulls_and_metadata_wins():
         "s", pa.dictionary(pa.int8(), pa.string()), metadata={"clickhouse_type": ENUM}
     )
     assert clickhouse_type(tagged, None) == ENUM
+
+
+def test_dates_outside_the_date_range_are_date32():
+    field = pa.field("d", pa.date32())
+    assert clickhouse_type(field, pa.array([dt.date(2026, 1, 1)])) == "Date"
+    assert clickhouse_type(field, pa.array([dt.date(1969, 12, 31), None])) == "Nullable(Date32)"
+    assert clickhouse_type(field, pa.array([dt.date(2150, 1, 1)])) == "Date32"
 
 
 def test_system_schema_types():
