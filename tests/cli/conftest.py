@@ -38,8 +38,8 @@ def asl():
 
     def run(*args: str, stdin: str | None = None, env: dict | None = None,
             cwd: str | None = None) -> subprocess.CompletedProcess:
-        full_env = {**os.environ, "TZ": "UTC", **(env or {})}
-        full_env.pop("ASL_URL", None) if "ASL_URL" not in (env or {}) else None
+        full_env = {k: v for k, v in os.environ.items() if k != "ASL_URL"}
+        full_env.update({"TZ": "UTC", **(env or {})})
         return subprocess.run([*asl_command(), *args], input=stdin, capture_output=True,
                               text=True, timeout=TIMEOUT, env=full_env, cwd=cwd,
                               stdin=None if stdin is not None else subprocess.DEVNULL)
