@@ -143,7 +143,7 @@ class CHType:
         parts = []
         for a in self.args:
             if isinstance(a, tuple):
-                parts.append(f"{a[0]} {a[1]}" if a[0] else str(a[1]))
+                parts.append(f"{_tuple_name(a[0])} {a[1]}" if a[0] else str(a[1]))
             else:
                 parts.append(str(a))
         return f"{self.name}({', '.join(parts)})"
@@ -179,8 +179,12 @@ def parse_type(text: str) -> CHType:
     return _parse(text, 0)[1]
 
 
+_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)")
+_ELEMENT = re.compile(r"(`(?:[^`\\]|\\.)*`|[A-Za-z_][A-Za-z0-9_]*)\s+(\S.*)$", re.S)
+
+
 def _parse(text: str, pos: int) -> tuple[int, CHType]:
-    m = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)").match(text, pos)
+    m = _NAME.match(text, pos)
     if not m:
         return len(text), CHType(text.strip())
     name, pos = m.group(1), m.end()
@@ -226,8 +230,11 @@ def _parse_arg(outer: str, raw: str):
         return _parse(raw, 0)[1]
     if outer in ("Tuple", "Nested", "Variant"):
         # ``name Type`` or just ``Type``
-        m = re.match(r"(`(?:[^`\\]|\\.)*`|[A-Za-z_][A-Za-z0-9_]*)\s+(\S.*)$", raw, re.S)
-        if m and "(" not in m.group(1):
-            return (m.group(1).strip("`"), _parse(m.group(2), 0)[1])
+        m = _ELEMENT.match(raw)
+        if m:
+            name = m.group(1)
+            if name.startswith("`"):
+                name = re.sub(r"\\(.)", r"\1", name[1:-1])
+            return (name, _parse(m.group(2), 0)[1])
         return (None, _parse(raw, 0)[1])
     return raw
