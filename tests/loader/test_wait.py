@@ -419,3 +419,56 @@ def test_wait_log_event(make_loader, caplog):
     loader.wait_all(timeout=TIMEOUT)
     lines = [r.getMessage() for r in caplog.records if r.name == "asl.loader"]
     assert "Wait load job 'child' in Pool0" in lines
+
+
+def test_timed_out_wait_inside_a_job_restores_the_suspension(make_loader, syncs):
+    loader = make_loader(1, paused=False)
+    release = syncs.event()
+    holder = LoadJob(lambda loader, job: release.wait(TIMEOUT), name="holder")
+    blocked = LoadJob(noop, name="blocked", dependencies=[holder])
+    observed = {}
+
+    def impatient(loader, job):
+        try:
+            loader.wait(blocked, timeout=0.05)
+        except TimeoutError:
+            observed["timed_out"] = True
+        observed["suspended"] = loader.suspended_workers_count(0)
+        observed["waiters"] = blocked.waiters_count
+
+    loader.schedule(holder)
+    wait_until(lambda: holder.start_time is not None)
+    loader.schedule(blocked)
+    waiter = LoadJob(impatient, name="impatient")
+    loader.schedule(waiter)  # one thread, busy: runs on the worker spawned for the wait below
+    loader.set_max_threads(0, 2)
+    loader.wait(waiter, timeout=TIMEOUT)
+    release.set()
+    loader.wait_all(timeout=TIMEOUT)
+    assert observed == {"timed_out": True, "suspended": 0, "waiters": 0}
+    assert blocked.status == LoadStatus.OK
+
+
+def test_deep_chain_prioritize_and_dependent_search_do_not_recurse(make_loader):
+    """prioritize() and the wait-on-dependent search walk a 20k-deep chain iteratively."""
+    loader = make_loader((1, 0), (1, -1))
+    seen = {}
+    chain_end = []
+
+    def root_waits_for_the_end(loader, job):
+        try:
+            loader.wait(chain_end[0], timeout=TIMEOUT)
+        except LogicalError as error:
+            seen["message"] = error.message
+
+    chain = [LoadJob(root_waits_for_the_end, name="root")]
+    for index in range(1, 20_000):
+        chain.append(LoadJob(noop, name=f"c{index}", dependencies=[chain[-1]]))
+    chain_end.append(chain[-1])
+    loader.schedule(chain[-1])
+    loader.prioritize(chain[-1], 1)
+    assert chain[0].pool_id == 1 and chain[10_000].pool_id == 1
+    loader.unpause()
+    loader.wait_all(timeout=TIMEOUT)
+    assert seen["message"] == "Load job 'root' waits for dependent load job 'c19999'"
+    assert all(job.status == LoadStatus.OK for job in chain)
