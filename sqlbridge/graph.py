@@ -383,7 +383,7 @@ def _stub(jobs: dict[int, _Job], j: _Job, kept: set[int]) -> str | None:
         return None
     if len(outside) == 1 and outside[0] in jobs:
         return f"{jobs[outside[0]].name} (not shown)"
-    return f"+ {len(outside)} more dependencies"
+    return f"+ {len(outside)} more {'dependency' if len(outside) == 1 else 'dependencies'}"
 
 
 def _stagger_levels(fan_out: int) -> int:
