@@ -223,15 +223,29 @@ def type_hints(select: exp.Select, tables: set[str], names: list[str | None]) ->
             if target.name in columns:
                 hints[out or target.name] = columns[target.name]
         elif out is not None:
-            t = _computed_type(target)
+            t = _computed_type(target, columns)
             if t is not None:
                 hints[out] = t
     return hints
 
 
-def _computed_type(node: exp.Expression) -> str | None:
+_FIXED_TYPES = {"indexof": "UInt64", "arraycount": "UInt32", "tounixtimestamp": "UInt32",
+                "toyyyymmdd": "UInt32"}
+
+
+def _computed_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
     if isinstance(node, exp.Count | exp.CountIf | exp.ApproxDistinct | exp.Length):
         return "UInt64"
+    if isinstance(node, exp.Sum) and isinstance(node.this, exp.Column):
+        base = columns.get(node.this.name, "").removeprefix("Nullable(").rstrip(")")
+        if base.startswith(("UInt", "Int")):  # sum keeps the 64-bit family; DuckDB widens
+            return "UInt64" if base.startswith("UInt") else "Int64"
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _FIXED_TYPES:
+        return _FIXED_TYPES[node.name.lower()]
+    if isinstance(node, exp.RowNumber):
+        return "UInt64"
+    if isinstance(node, exp.Window):
+        return _computed_type(node.this, columns)
     anonymous = isinstance(node, exp.Anonymous | exp.AnonymousAggFunc)
     if anonymous and node.name.lower() in _UINT64_FUNCTIONS:
         return "UInt64"
@@ -244,3 +258,76 @@ def _computed_type(node: exp.Expression) -> str | None:
     if isinstance(node, exp.Anonymous) and node.name.lower() in _DATETIME_FUNCTIONS:
         return "DateTime"
     return None
+
+
+# ------------------------------------------------------------------------ nullability --
+
+#: Functions whose result is never NULL, whatever their arguments (ClickHouse's ``Null``
+#: combinator does not apply to them).
+_NEVER_NULL = (exp.Count, exp.CountIf, exp.ApproxDistinct, exp.Is, exp.RowNumber, exp.Array,
+               exp.ArrayAgg)
+_NEVER_NULL_NAMES = {"count", "countif", "uniq", "uniqexact", "countdistinct", "isnull",
+                     "isnotnull", "grouparray", "groupuniqarray", "assumenotnull", "empty",
+                     "notempty", "length", "has", "tostring", "row_number", "rank",
+                     "dense_rank", "formatreadabletimedelta"}
+
+
+def nullable_outputs(select: exp.Select, tree: exp.Expression, tables: set[str],
+                     names: list[str | None]) -> set[str]:
+    """Names of output columns ClickHouse would type ``Nullable(...)``.
+
+    ClickHouse decides nullability from types, not data: ``max(finish_time)`` is
+    ``Nullable(DateTime64(6))`` even when every row has a finish time; a function of a Nullable
+    argument is Nullable, except the NULL-handling ones (``count``, ``isNull``, ``ifNull``
+    with a non-NULL fallback, ...). Columns of inner SELECTs are followed by alias.
+    """
+    nullable_columns = {
+        c.name for name in tables if name in catalog.SYSTEM_TABLES
+        for c in catalog.SYSTEM_TABLES[name].columns if c.clickhouse_type.startswith("Nullable(")
+    }
+    aliases: dict[str, exp.Expression] = {}
+    for inner in tree.find_all(exp.Select):
+        if inner is not select:
+            for p in inner.expressions:
+                if isinstance(p, exp.Alias):
+                    aliases.setdefault(p.alias, p.this)
+
+    def nullable(node: exp.Expression, depth: int = 0) -> bool:
+        if depth > 32:
+            return False
+        if isinstance(node, exp.Null):
+            return True
+        if isinstance(node, exp.Column):
+            target = aliases.get(node.name)
+            if target is not None and not (isinstance(target, exp.Column)
+                                           and target.name == node.name):
+                return nullable(target, depth + 1)
+            return node.name in nullable_columns
+        if isinstance(node, _NEVER_NULL):
+            return False
+        if isinstance(node, exp.Anonymous | exp.AnonymousAggFunc | exp.CombinedAggFunc) and \
+                node.name.lower() in _NEVER_NULL_NAMES:
+            return False
+        if isinstance(node, exp.Coalesce):
+            return all(nullable(a, depth + 1) for a in [node.this, *node.expressions])
+        if isinstance(node, exp.If):
+            branches = [node.args.get("true"), node.args.get("false")]
+            return any(b is not None and nullable(b, depth + 1) for b in branches) or \
+                node.args.get("false") is None
+        if isinstance(node, exp.Case):
+            branches = [w.args["true"] for w in node.args.get("ifs") or []]
+            default = node.args.get("default")
+            return default is None or any(nullable(b, depth + 1) for b in [*branches, default])
+        if isinstance(node, exp.Window):
+            return nullable(node.this, depth + 1)
+        return any(nullable(child, depth + 1) for child in node.iter_expressions()
+                   if not isinstance(child, exp.DataType | exp.Var))
+
+    out: set[str] = set()
+    for projection, computed in zip(select.expressions, names, strict=True):
+        target = projection.this if isinstance(projection, exp.Alias) else projection
+        name = projection.alias if isinstance(projection, exp.Alias) else (
+            computed or (target.name if isinstance(target, exp.Column) else None))
+        if name is not None and not isinstance(target, exp.Star) and nullable(target):
+            out.add(name)
+    return out

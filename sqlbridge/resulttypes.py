@@ -72,7 +72,8 @@ def _compatible(ch: str, t: pa.DataType) -> bool:
     return True
 
 
-_ARROW_OF = {"UInt64": pa.uint64(), "UInt8": pa.uint8(), "Int64": pa.int64()}
+_ARROW_OF = {"UInt64": pa.uint64(), "UInt32": pa.uint32(), "UInt8": pa.uint8(),
+             "Int64": pa.int64()}
 
 
 def decorate(
@@ -81,6 +82,7 @@ def decorate(
     hints: dict[str, str],
     *,
     booleans_as_uint8: bool,
+    nullable: frozenset[str] = frozenset(),
 ) -> pa.Table:
     """``table`` with ClickHouse types in field metadata (and values converted to match)."""
     fields, columns = [], []
@@ -107,8 +109,13 @@ def decorate(
                     col = pc.cast(col, target)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     ch = None
+        if ch is None and f.name in nullable:
+            from sqlbridge.chtypes import clickhouse_type
+
+            ch = clickhouse_type(pa.field(f.name, col.type))
         if ch is not None:
-            if col.null_count and not ch.startswith("Nullable("):
+            wrap = col.null_count or f.name in nullable
+            if wrap and not ch.startswith(("Nullable(", "Array(", "Tuple(", "Map(", "LowCard")):
                 ch = f"Nullable({ch})"
             metadata = dict(f.metadata or {})
             metadata[KEY] = ch.encode()

@@ -268,7 +268,8 @@ class Session:
             duck_types = duck_types[:-1]
         if t.describe:
             table = _clickhouse_describe(table)
-        table = decorate(table, duck_types, t.type_hints, booleans_as_uint8=t.booleans_as_uint8)
+        table = decorate(table, duck_types, t.type_hints, booleans_as_uint8=t.booleans_as_uint8,
+                         nullable=t.nullable)
         return table, stats
 
 

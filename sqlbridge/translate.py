@@ -91,6 +91,8 @@ class Translation:
     result: pa.Table | None = None
     #: Output column name -> ClickHouse type, where known from the query.
     type_hints: dict[str, str] = field(default_factory=dict)
+    #: Output columns ClickHouse types Nullable whether or not this result holds a NULL.
+    nullable: frozenset[str] = frozenset()
     #: ClickHouse has no booleans in results: comparisons are UInt8 (1/0).
     booleans_as_uint8: bool = False
     #: For DuckDB errors: maps an offset in ``sql`` back to the user's text (None if unknown).
@@ -220,6 +222,7 @@ def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Tra
     top = _top_select(tree)
     names = [naming.column_name(p, text) for p in top.expressions] if top is not None else []
     hints = naming.type_hints(top, tables, names) if top is not None else {}
+    nullable = naming.nullable_outputs(top, tree, tables, names) if top is not None else set()
     fix_functions(tree, type_of)
     if top is not None:
         for projection, name in zip(list(top.expressions), names, strict=True):
@@ -235,6 +238,7 @@ def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Tra
         format=fmt.name if fmt is not None else None,
         tables=frozenset(t for t in tables if t in catalog.SYSTEM_TABLES),
         type_hints=hints,
+        nullable=frozenset(nullable),
         booleans_as_uint8=True,
         rows_before_limit_column=counter,
     )
