@@ -181,8 +181,18 @@ class Session:
 
     @property
     def duckdb(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection: ``SELECT * FROM asl_system.asynchronous_loader`` works on it
-        (a fresh snapshot per scan); it is sandboxed like the session."""
+        """The DuckDB connection, for tools that want one (jupysql, ad-hoc DuckDB SQL).
+
+        ``asl_system.asynchronous_loader`` and ``asl_system.asynchronous_loader_pools`` are live
+        on it (each scan takes a fresh snapshot; with no statement scope, a self-join may see
+        two states). ``system.asynchronous_loader`` cannot resolve here: ``system`` is DuckDB's
+        catalog and the name is rewritten only by the session. Its cursors (jupysql runs each
+        statement on a new cursor) share the catalog but not the connection-local live
+        objects, so they can DESCRIBE the views but not read them: use the session (or the
+        ``%%asl`` magic) from notebooks. Its configuration is locked like the session's (no
+        files, extensions or settings); statement kinds are not checked here, it is the
+        caller's own connection.
+        """
         return self._db
 
     def statements(self, text: str) -> list[str]:
