@@ -189,6 +189,10 @@ def _refuse_by_first_word(text: str) -> None:
     tokens = _safe_tokens(text)
     if not tokens:
         return
+    for a, b in zip(tokens, tokens[1:], strict=False):
+        if a.text.upper() == "INTO" and b.text.upper() == "OUTFILE":
+            raise refuse("SELECT ... INTO OUTFILE", "writing files is disabled in this sandbox; "
+                         "use FORMAT and redirect the output instead")
     word = tokens[0].text.upper()
     if word in _QUERY_WORDS:
         return

@@ -34,6 +34,8 @@ REFUSED_CLICKHOUSE = [
     "SYSTEM RELOAD DICTIONARIES",
     "OPTIMIZE TABLE t FINAL",
     "KILL QUERY WHERE 1",
+    "SELECT * FROM system.asynchronous_loader INTO OUTFILE '/tmp/asl-sandbox-test.csv'",
+    "SELECT * INTO t2 FROM system.asynchronous_loader",
     "RENAME TABLE a TO b",
     "GRANT SELECT ON *.* TO u",
 ]
