@@ -473,6 +473,68 @@ def test_float_rendering(values, parquet_dir):
     check(table, "JSONEachRow", parquet_dir)
 
 
+_SCALARS = {
+    "int8": (pa.int8(), st.integers(-128, 127)),
+    "uint16": (pa.uint16(), st.integers(0, 65535)),
+    "int64": (pa.int64(), st.integers(-(2**63), 2**63 - 1)),
+    "uint64": (pa.uint64(), st.integers(0, 2**64 - 1)),
+    "float32": (pa.float32(), st.floats(width=32)),
+    "float64": (pa.float64(), st.floats()),
+    "bool": (pa.bool_(), st.booleans()),
+    "string": (pa.string(), _text),
+    "date": (pa.date32(), st.dates(dt.date(1970, 1, 1), dt.date(2149, 1, 1))),
+    "timestamp": (
+        pa.timestamp("us", "UTC"),
+        st.datetimes(dt.datetime(1970, 1, 2), dt.datetime(2200, 1, 1), timezones=st.just(dt.UTC)),
+    ),
+    "decimal": (
+        pa.decimal128(12, 4),
+        st.decimals(-(10**7), 10**7, places=4, allow_nan=False, allow_infinity=False),
+    ),
+}
+
+
+@st.composite
+def _columns(draw, rows: int) -> pa.Array:
+    kind = draw(st.sampled_from([*sorted(_SCALARS), "ints", "strings", "enum"]))
+    if kind == "ints":
+        lists = st.lists(
+            st.lists(st.integers(-1000, 1000), max_size=3), min_size=rows, max_size=rows
+        )
+        return pa.array(draw(lists), pa.list_(_nn(pa.int32())))
+    if kind == "strings":
+        lists = st.lists(st.lists(_text, max_size=3), min_size=rows, max_size=rows)
+        return pa.array(draw(lists), pa.list_(_nn(pa.string())))
+    if kind == "enum":
+        words = st.sampled_from(["PENDING", "OK", "ü"]) | st.none()
+        values = draw(st.lists(words, min_size=rows, max_size=rows))
+        return pa.array(values, pa.string()).dictionary_encode()
+    arrow_type, values = _SCALARS[kind]
+    if draw(st.booleans()):
+        values = values | st.none()
+    return pa.array(draw(st.lists(values, min_size=rows, max_size=rows)), arrow_type)
+
+
+@st.composite
+def _tables(draw) -> pa.Table:
+    rows = draw(st.integers(0, 4))
+    width = draw(st.integers(1, 6))
+    names = st.text(alphabet="abcxyz_ ", min_size=1, max_size=6)
+    names = draw(st.lists(names, min_size=width, max_size=width, unique=True))
+    return pa.table({name: draw(_columns(rows)) for name in names})
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(table=_tables(), fmt=st.sampled_from(TEXT_FORMATS))
+def test_random_tables(table, fmt, parquet_dir):
+    # (not a zone other than the server's with Pretty: see the fallback test above)
+    check(table, fmt, parquet_dir, "UTC" if "Pretty" in fmt else "America/Sao_Paulo")
+
+
 # --------------------------------------------------------------------------- API
 
 
