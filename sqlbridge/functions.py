@@ -34,16 +34,20 @@ Fixed (sqlglot output was wrong, not just missing):
     with ``.000000``; ClickHouse answers DateTime, so the result column becomes whole seconds
     (``naming``/``resulttypes``).
 Added (sqlglot left the name unknown to DuckDB): ``multiIf``, ``toString``, ``toDateTime``,
-``toDateTime64``, ``toDate``, ``toUInt8``..``toFloat64``, ``toUnixTimestamp``, ``toYYYYMMDD``,
+``toDateTime64``, ``toDate``, ``toTypeName`` (ClickHouse spelling), ``toUInt8``..``toFloat64``,
+``toUnixTimestamp``, ``toYYYYMMDD``,
 ``empty``, ``notEmpty``, ``uniqExact``, ``groupUniqArray``, ``anyLast``, ``topK(n)(x)``,
 ``quantiles(...)(x)``, ``sumIf``/``avgIf``/``minIf``/``maxIf``/``anyIf``/``uniqIf``/...,
 ``arrayStringConcat``, ``indexOf``, ``arrayElement``, ``hasAny``, ``hasAll``, ``arraySort``,
 ``arrayUniq``, ``arrayCount``, ``isNull``, ``isNotNull``, ``assumeNotNull``, ``toInterval*``,
 ``replaceAll``, ``replaceRegexpAll``, ``intDiv``, ``modulo``, ``toStartOfFiveMinutes`` (and ten,
 fifteen), ``toStartOfInterval``, ``today``, ``formatReadableTimeDelta``.
-Not done: ``WITH TOTALS``, ``FINAL``, ``SAMPLE`` and most parametric aggregates are refused with
-NOT_IMPLEMENTED; ``toUInt64(2.7)`` rounds in DuckDB (ClickHouse truncates); ``toTypeName`` shows
-DuckDB type names; ``arrayJoin`` only works in the select list (as DuckDB's ``unnest``).
+Not done: ``WITH TOTALS``, ``FINAL``, ``LEFT ARRAY JOIN`` and most parametric aggregates are
+refused with NOT_IMPLEMENTED; ``toUInt64(x)`` of a float expression of unknown type rounds in
+DuckDB (ClickHouse truncates; float literals and Float64 columns are truncated here);
+``toTypeName`` of a computed expression is DuckDB's type spelt the ClickHouse way (64-bit, no
+Nullable); ``arrayJoin`` only works in the select list (as DuckDB's ``unnest``); a LEFT JOIN
+gives NULL where ClickHouse (``join_use_nulls = 0``) gives the type's default.
 """
 
 from __future__ import annotations
@@ -199,13 +203,23 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
     name = node.name.lower()
     args = list(node.expressions)
     if name in _CASTS and args:
-        return _cast(args[0], _CASTS[name])
+        arg = args[0]
+        is_float = (isinstance(arg, exp.Literal) and not arg.is_string and not arg.is_int) or \
+            type_of(arg) == "Float64"
+        if is_float and _CASTS[name] not in ("FLOAT", "DOUBLE", "DATE"):
+            arg = _fn("trunc", arg)  # ClickHouse truncates toUInt64(2.7) to 2; a CAST rounds
+        return _cast(arg, _CASTS[name])
     if name in _INTERVALS and args:
         return _fn(_INTERVALS[name], args[0])
     if name == "arrayelement" and len(args) == 2:
         return _element_or_default(_fn("list_extract", *args), type_of(args[0]))
     if name in _RENAMES:
         return _fn(_RENAMES[name], *args)
+    if name == "totypename" and len(args) == 1:
+        known = type_of(args[0])
+        if known is not None:  # a system-table column: its exact type, Nullable included
+            return exp.Literal.string(known)
+        return _fn("asl_clickhouse_type_name", _fn("typeof", args[0]))
     if name == "multiif":
         return _multi_if(args)
     if name == "tostring" and len(args) == 1:
@@ -360,6 +374,9 @@ def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
             return _element_or_default(node, type_of(node.this))
         if isinstance(node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):
             return _enum_vs_number(node, type_of)
+        if isinstance(node, exp.Typeof) and node.meta.get("clickhouse_name", "").lower() \
+                == "totypename":
+            return _anonymous(exp.Anonymous(this="toTypeName", expressions=[node.this]), type_of)
         if isinstance(node, exp.Round):
             # ClickHouse rounds floats half to even (round(0.25, 1) = 0.2); DuckDB half away.
             digits = node.args.get("decimals") or exp.Literal.number(0)

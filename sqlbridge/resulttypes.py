@@ -50,6 +50,23 @@ def clickhouse_name_of_duckdb_type(duck: str) -> str:
     return _SIMPLE.get(duck.upper(), duck)
 
 
+def type_name_macros() -> list[str]:
+    """DuckDB macros behind ``toTypeName(x)`` for expressions whose type only DuckDB knows:
+    ``asl_clickhouse_type_name(typeof(x))`` spells DuckDB's type the ClickHouse way."""
+    cases = " ".join(f"WHEN '{duck}' THEN '{ch}'" for duck, ch in _SIMPLE.items())
+    scalar = f"CREATE MACRO asl_clickhouse_scalar_type(t) AS CASE upper(t) {cases} ELSE t END"
+    enum = clickhouse_name_of_duckdb_type("ENUM(" + ", ".join(
+        f"'{n}'" for n in catalog.STATUS_NAMES) + ")").replace("'", "''")
+    full = (
+        "CREATE MACRO asl_clickhouse_type_name(t) AS CASE "
+        "WHEN t LIKE '%[]' THEN 'Array(' || asl_clickhouse_scalar_type(t[:-3]) || ')' "
+        f"WHEN t = '{catalog.STATUS_DUCKDB_TYPE}' OR t LIKE 'ENUM(''PENDING''%' THEN '{enum}' "
+        "WHEN t LIKE 'DECIMAL(%' THEN 'Float64' "  # DuckDB's type for a literal such as 1.5
+        "ELSE asl_clickhouse_scalar_type(t) END"
+    )
+    return [scalar, full]
+
+
 def _base(ch: str) -> str:
     return ch[len("Nullable("):-1] if ch.startswith("Nullable(") else ch
 

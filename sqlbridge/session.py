@@ -52,7 +52,7 @@ import pyarrow as pa
 from sqlbridge import catalog, sandbox
 from sqlbridge.duckdb_errors import from_duckdb
 from sqlbridge.errors import QueryError, SessionClosed, SyntaxError_
-from sqlbridge.resulttypes import decorate
+from sqlbridge.resulttypes import decorate, type_name_macros
 from sqlbridge.split import split_statements
 from sqlbridge.timezone import local_time_zone
 from sqlbridge.translate import DIALECTS, Translation, translate
@@ -176,6 +176,8 @@ class Session:
                         "SELECT * FROM __asl_static")
             con.unregister("__asl_static")
         con.execute(_READABLE_DELTA)
+        for macro in type_name_macros():
+            con.execute(macro)
 
     # ------------------------------------------------------------------------ public --
 

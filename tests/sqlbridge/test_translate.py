@@ -22,6 +22,7 @@ from sqlbridge.testing import FakeLoader, sample_jobs
 from sqlbridge.translate import translate
 
 CASES = [
+    "SELECT job, toUInt64(elapsed), toInt64(2.7) FROM system.asynchronous_loader ORDER BY job",
     (
         "SELECT job, job_id - 5, -waiters, dependencies_left - 1, is_ready - 1 FROM "
         "system.asynchronous_loader ORDER BY job_id"
@@ -427,3 +428,12 @@ def test_split_never_cuts_inside_literals_or_comments(statements):
 def test_documented_query_prints_like_clickhouse(db, oracle, fmt):
     sql = "SELECT * FROM system.asynchronous_loader ORDER BY job_id LIMIT 3"
     assert db.run(f"{sql} FORMAT {fmt}") == oracle(sql, fmt)
+
+
+def test_to_type_name_speaks_clickhouse(db):
+    t = db.query("SELECT toTypeName(status) AS a, toTypeName(ready_seqno) AS b, "
+                 "toTypeName(groupArray(job)) AS c, toTypeName(max(elapsed)) AS d, "
+                 "toTypeName(1.5) AS e FROM system.asynchronous_loader")
+    assert t.to_pylist() == [{
+        "a": catalog.STATUS_CLICKHOUSE_TYPE, "b": "Nullable(UInt64)", "c": "Array(String)",
+        "d": "Float64", "e": "Float64"}]
