@@ -27,7 +27,7 @@ _OPERATORS: dict[type[exp.Expression], str] = {
 }
 
 _DATETIME_FUNCTIONS = {
-    "todatetime", "tostartoffiveminutes", "tostartoffiveminute", "tostartoftenminutes",
+    "now", "todatetime", "tostartoffiveminutes", "tostartoffiveminute", "tostartoftenminutes",
     "tostartoffifteenminutes", "tostartofminute", "tostartofhour", "tostartofday",
 }
 
