@@ -139,9 +139,11 @@ def _float_fix(text: str) -> str:
     whole, _, frac = mantissa.partition(".")
     digits = whole + frac
     point = len(whole) + int(exp)  # position of the decimal point within digits
-    if point <= 21:
-        return sign + digits + "0" * (point - len(digits))
-    return sign + mantissa + "e" + exp
+    if point > 21:
+        return sign + mantissa + "e" + exp
+    if point < len(digits):
+        return sign + digits[:point] + "." + digits[point:]
+    return sign + digits + "0" * (point - len(digits))
 
 
 def floats(arr: pa.Array) -> pa.Array:

@@ -16,7 +16,7 @@ import re
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from loader.snapshot import SCHEMA, STATUS_NAMES
@@ -457,11 +457,15 @@ def test_string_layout(fmt, values, parquet_dir):
 )
 @given(
     values=st.lists(
-        st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**53), 2**53).map(float),
+        st.floats(allow_nan=True, allow_infinity=True)
+        | st.integers(-(2**53), 2**53).map(float)
+        | st.integers(-(10**23), 10**23).map(lambda i: i / 4)  # around the 1e21 switch
+        | st.floats(1e-8, 1e-5),  # around the 1e-7 switch
         min_size=1,
         max_size=10,
     )
 )
+@example(values=[10000000000.5, 1e16, 1.5e16, 1e21, 1e-7, 1.5e-7, 0.000001, 5e-324])
 def test_float_rendering(values, parquet_dir):
     table = pa.table(
         {
