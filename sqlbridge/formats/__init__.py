@@ -6,7 +6,10 @@ is chdb 4.4 (ClickHouse 26.9) with its default settings and these choices for wh
 terminal:
 
 * ``output_format_pretty_color=0``: no ANSI colours (we never know that we write to a terminal),
-  hence no bold names, no grey row numbers, no digit-group underlines;
+  hence no bold names, no grey row numbers, no digit-group underlines, and the NoEscapes
+  variants print the same as the others;
+* ``output_format_pretty_glue_chunks`` does nothing (it only acts on a terminal), the grid is
+  UTF-8 (``output_format_pretty_grid_charset``), and nothing is cut to a terminal's width;
 * everything else at the server defaults of that version: ``output_format_pretty_row_numbers=1``
   (``1.`` before each row), ``output_format_pretty_max_rows=1000`` (Pretty shows the first and
   last 500 rows and says ``Showed 1000 out of N rows.``; Vertical stops with
