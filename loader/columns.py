@@ -6,7 +6,9 @@ under the loader lock; a snapshot copies each array whole (a memcpy), which is w
 lock hold of a 100k-job snapshot in the low milliseconds.  Removed jobs keep their row with
 ``present = 0``: their job objects still read their final state from here.
 
-Times are integer microseconds since the Unix epoch, 0 meaning "not yet".
+Times are integer microseconds since the Unix epoch, 0 meaning "not yet".  A job that
+started has a nonzero ``elapsed``, however fast it was: the table promises that elapsed is 0
+exactly when start_time is NULL.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ class Columns:
     __slots__ = (
         "status", "present", "dependencies_left", "ready_seqno", "pool_id",
         "execution_pool_id", "waiters", "schedule_time", "enqueue_time", "start_time",
-        "finish_time", "names", "dep_offsets", "dep_ids", "errors",
+        "finish_time", "start_ns", "elapsed_ns", "names", "dep_offsets", "dep_ids", "errors",
     )
 
     def __init__(self) -> None:
@@ -33,6 +35,10 @@ class Columns:
         self.enqueue_time = array("q")
         self.start_time = array("q")
         self.finish_time = array("q")
+        # Execution time comes from the monotonic clock, not from the wall-clock times above:
+        # it never goes negative when the wall clock is stepped, and has ns resolution.
+        self.start_ns = array("q")  # time.perf_counter_ns() at start
+        self.elapsed_ns = array("q")  # set at finish, >= 1 for a job that ran
         self.names: list[str] = []
         # Dependencies as job ids, flattened: row i owns dep_ids[dep_offsets[i]:dep_offsets[i+1]].
         self.dep_offsets = array("q", [0])
@@ -44,8 +50,8 @@ class Columns:
         return len(self.names)
 
     def extend(
-        self, names: list[str], pools: list[int], dep_ids: list[int], dep_counts: list[int],
-        now: int,
+        self, names: list[str], pools: list[int], execution_pools: list[int],
+        dep_ids: list[int], dep_counts: list[int], now: int,
     ) -> None:
         """Append one row per new job, column by column (far cheaper than row by row)."""
         k = len(names)
@@ -54,10 +60,11 @@ class Columns:
         self.status.frombytes(bytes(k))
         self.present.frombytes(b"\x01" * k)
         for column in (self.dependencies_left, self.ready_seqno, self.waiters,
-                       self.enqueue_time, self.start_time, self.finish_time):
+                       self.enqueue_time, self.start_time, self.finish_time, self.start_ns,
+                       self.elapsed_ns):
             column.frombytes(zeros)
         self.pool_id.extend(pools)
-        self.execution_pool_id.extend(pools)
+        self.execution_pool_id.extend(execution_pools)
         self.schedule_time.extend([now] * k)
         self.dep_ids.extend(dep_ids)
         offsets = self.dep_offsets
@@ -80,6 +87,8 @@ class Columns:
             "enqueue_time": self.enqueue_time[:],
             "start_time": self.start_time[:],
             "finish_time": self.finish_time[:],
+            "start_ns": self.start_ns[:],
+            "elapsed_ns": self.elapsed_ns[:],
             "names": self.names[:],
             "dep_offsets": self.dep_offsets[:],
             "dep_ids": self.dep_ids[:],

@@ -60,7 +60,7 @@ class LoadJob:
     """
 
     __slots__ = (
-        "_func", "name", "_dependencies", "_pool", "_dependency_failure",
+        "_func", "name", "_dependencies", "_pool", "_initial_pool", "_dependency_failure",
         "on_waiters_increment", "on_waiters_decrement", "tags", "parent_job_id",
         "result", "_error", "_loader", "_slot", "_cond", "__weakref__",
     )
@@ -95,7 +95,8 @@ class LoadJob:
         self._func: JobFunction | None = func
         self.name = str(name)
         self._dependencies: tuple[LoadJob, ...] = ()
-        self._pool: int | str = pool
+        self._pool: int | str = pool  # current; prioritize() may raise it before scheduling
+        self._initial_pool: int | str = pool  # the execution pool until the job starts
         self._dependency_failure = dependency_failure or cancel_on_dependency_failure
         self.on_waiters_increment = on_waiters_increment
         self.on_waiters_decrement = on_waiters_decrement
@@ -167,7 +168,7 @@ class LoadJob:
         """The pool whose worker runs (or ran) the job; the initial pool until it starts."""
         if self._slot >= 0:
             return self._loader._columns.execution_pool_id[self._slot]
-        return self._pool if isinstance(self._pool, int) else None
+        return self._initial_pool if isinstance(self._initial_pool, int) else None
 
     @property
     def waiters_count(self) -> int:
@@ -200,11 +201,11 @@ class LoadJob:
         if self._slot < 0:
             return 0.0
         cols = self._loader._columns
-        start = cols.start_time[self._slot]
+        start = cols.start_ns[self._slot]
         if start == 0:
             return 0.0
-        end = cols.finish_time[self._slot] or time.time_ns() // 1000
-        return (end - start) / 1e6
+        elapsed = cols.elapsed_ns[self._slot] or max(1, time.perf_counter_ns() - start)
+        return elapsed / 1e9
 
     def __repr__(self) -> str:
         return f"<LoadJob {self.name!r} id={self.job_id} {self.status.name}>"

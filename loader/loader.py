@@ -53,7 +53,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from time import time_ns
+from time import perf_counter_ns, time_ns
 from typing import Any
 
 import pyarrow as pa
@@ -206,7 +206,8 @@ class AsyncLoader:
                 return
             if self._shutdown:
                 raise AsyncLoadCanceled("AsyncLoader was shut down")
-            pools = self._resolve_pools(new)
+            pools = self._resolve_pools(new, "_pool")
+            initial_pools = self._resolve_pools(new, "_initial_pool")
             # Nothing below may raise: a half-registered graph would be worse than any error.
             now = _now_us()
             if self._scheduled == 0:
@@ -225,7 +226,9 @@ class AsyncLoader:
                 if deps:
                     dep_ids.extend([d._slot + 1 or new_id[id(d)] for d in deps])
                 dep_counts.append(len(deps))
-            self._columns.extend([job.name for job in new], pools, dep_ids, dep_counts, now)
+            self._columns.extend(
+                [job.name for job in new], pools, initial_pools, dep_ids, dep_counts, now
+            )
             for slot, (job, pool) in enumerate(zip(new, pools, strict=True), base):
                 job._pool = pool
                 job._loader = self
@@ -240,11 +243,11 @@ class AsyncLoader:
             self._link(new)
             self._apply_finished_dependencies(new)
 
-    def _resolve_pools(self, jobs: list[LoadJob]) -> list[int]:
+    def _resolve_pools(self, jobs: list[LoadJob], attribute: str) -> list[int]:
         count = len(self._pools)
         ids = []
         for job in jobs:
-            pool = job._pool
+            pool = getattr(job, attribute)
             if type(pool) is not int or not 0 <= pool < count:
                 pool = self._pool(pool).id
             ids.append(pool)
@@ -463,6 +466,7 @@ class AsyncLoader:
                 cols.ready_seqno[slot] = 0
                 cols.execution_pool_id[slot] = pool.id
                 cols.start_time[slot] = time_ns() // 1000
+                cols.start_ns[slot] = perf_counter_ns()
                 pool.executing += 1
                 func = job._func
                 if self._log_events:
@@ -503,6 +507,8 @@ class AsyncLoader:
         cols.status[slot] = status
         cols.dependencies_left[slot] = 0
         cols.finish_time[slot] = time_ns() // 1000
+        if cols.start_ns[slot]:
+            cols.elapsed_ns[slot] = max(1, perf_counter_ns() - cols.start_ns[slot])
         if error is not None:
             job._error = error
             cols.errors[slot] = error
@@ -808,8 +814,8 @@ class AsyncLoader:
         """The state of every scheduled and finished-not-removed job: the SPEC §3 table."""
         with self._lock:
             columns = self._columns.copy()
-            now = _now_us()
-        return build_table(columns, self._pool_names(), self._pool_priorities(), now)
+            now_ns = perf_counter_ns()
+        return build_table(columns, self._pool_names(), self._pool_priorities(), now_ns)
 
     def pool_snapshot(self) -> pa.Table:
         """One row per pool: limits, workers and queue lengths."""

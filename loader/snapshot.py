@@ -72,7 +72,7 @@ def _times(values) -> pa.Array:
 
 
 def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int],
-                now_us: int) -> pa.Table:
+                now_ns: int) -> pa.Table:
     """Assemble the SPEC §3 table from copied columns, outside the loader lock."""
     n = len(columns["names"])
     status = _buffer_array(columns["status"], pa.int8())
@@ -84,12 +84,14 @@ def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int]
     is_executing = pc.and_(pending, pc.and_(unblocked, pc.equal(seqno, 0)))
     is_blocked = pc.and_(pending, pc.invert(unblocked))
 
-    start = _buffer_array(columns["start_time"], pa.int64())
-    finish = _buffer_array(columns["finish_time"], pa.int64())
-    end = pc.if_else(pc.equal(finish, 0), now_us, finish)
-    elapsed = pc.if_else(
-        pc.equal(start, 0), 0.0, pc.divide(pc.subtract(end, start).cast(pa.float64()), 1e6)
+    # Running jobs: now - start on the monotonic clock; finished ones: their recorded time.
+    start_ns = _buffer_array(columns["start_ns"], pa.int64())
+    done_ns = _buffer_array(columns["elapsed_ns"], pa.int64())
+    running_ns = pc.max_element_wise(pc.subtract(now_ns, start_ns), 1)
+    elapsed_ns = pc.if_else(
+        pc.equal(start_ns, 0), 0, pc.if_else(pc.equal(done_ns, 0), running_ns, done_ns)
     )
+    elapsed = pc.divide(elapsed_ns.cast(pa.float64()), 1e9)
 
     pool_id = _buffer_array(columns["pool_id"], pa.uint64())
     exec_pool_id = _buffer_array(columns["execution_pool_id"], pa.uint64())

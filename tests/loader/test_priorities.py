@@ -547,12 +547,6 @@ def test_prioritize_storm_while_jobs_run(make_loader):
     assert all(row["is_ready"] == 0 for row in loader.snapshot().to_pylist())
 
 
-@pytest.mark.xfail(
-    reason="engine bug: prioritizing a not-yet-scheduled job also changes its "
-    "execution_pool_id (and the row's execution_pool_id after scheduling), which must stay "
-    "the initial pool until execution starts (reference sections 1.2, 2.6 step 3, 3.1)",
-    strict=True,
-)
 def test_prioritized_unscheduled_job_keeps_initial_execution_pool_until_it_runs(make_loader):
     loader = make_loader((1, 0), (1, -1))
     job = LoadJob(lambda loader, job: job.execution_pool_id, name="job", pool=0)
