@@ -124,7 +124,9 @@ class Session:
         self._closed = False
         self._db = duckdb.connect(":memory:")
         try:
-            self._db.execute("SET TimeZone = ?", [self.time_zone])
+            # GLOBAL: the session's cursor (and any other) must inherit it; a plain SET is
+            # connection-local and the configuration is locked before the cursor exists.
+            self._db.execute("SET GLOBAL TimeZone = ?", [self.time_zone])
         except duckdb.Error as e:
             self._db.close()
             raise ValueError(f"unknown time zone {self.time_zone!r}: {e}") from None

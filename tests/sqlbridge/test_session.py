@@ -195,6 +195,13 @@ def test_times_render_in_the_session_time_zone(loader, scene):
     assert text == local.strftime("%Y-%m-%d %H:%M:%S.%f") + "\n"
 
 
+def test_session_time_zone_reaches_duckdb(loader):
+    with sqlbridge.connect(loader, time_zone="Asia/Kathmandu") as session:
+        t = session.query("SELECT current_setting('TimeZone') AS tz, "
+                          "CAST(toDateTime('2026-11-22 12:38:00') AS VARCHAR) AS local")
+        assert t.to_pylist() == [{"tz": "Asia/Kathmandu", "local": "2026-11-22 12:38:00+05:45"}]
+
+
 def test_default_time_zone_is_the_local_one(loader):
     from sqlbridge.timezone import local_time_zone
 

@@ -183,14 +183,18 @@ def oracle(tmp_path_factory):
     path = tmp_path_factory.mktemp("oracle") / "jobs.parquet"
     pq.write_table(sample_jobs(), path)
     enum = catalog.STATUS_CLICKHOUSE_TYPE.replace("'", "\\'")
-    # Parquet loses the Enum and makes array elements Nullable: put back the real types.
+    # Parquet loses the Enum, makes array elements Nullable and pins times to UTC (the real
+    # table's DateTime64 shows in the session's zone): put back the real types.
+    times = ", ".join(
+        f"fromUnixTimestamp64Micro(toUnixTimestamp64Micro({c})) AS {c}"
+        for c in ("schedule_time", "enqueue_time", "start_time", "finish_time"))
     source = (f"(SELECT * REPLACE (CAST(status, '{enum}') AS status, "
-              f"CAST(dependencies, 'Array(UInt64)') AS dependencies) "
+              f"CAST(dependencies, 'Array(UInt64)') AS dependencies, {times}) "
               f"FROM file('{path}', Parquet))")
 
-    def run(sql: str, fmt: str = "JSONCompact") -> dict | str:
+    def run(sql: str, fmt: str = "JSONCompact", zone: str = "UTC") -> dict | str:
         sql = sql.replace("system.asynchronous_loader", source)
-        settings = " SETTINGS session_timezone = 'UTC', output_format_pretty_color = 0"
+        settings = f" SETTINGS session_timezone = '{zone}', output_format_pretty_color = 0"
         out = chdb.query(f"{sql}{settings} FORMAT {fmt}", fmt).bytes()
         return json.loads(out) if fmt == "JSONCompact" else out.decode()
 
@@ -209,8 +213,7 @@ _INT = ("Int", "UInt")
 
 
 def _types(meta: list[dict]) -> list[str]:
-    # The Parquet copy has UTC-aware times; the real system table's DateTime64 has no zone.
-    return [m["type"].replace("('UTC')", "").replace(", 'UTC'", "") for m in meta]
+    return [m["type"] for m in meta]
 
 
 @pytest.mark.parametrize("sql", CASES)
@@ -249,9 +252,7 @@ def test_saved_queries_answer_like_clickhouse(db, oracle, path):
     "finish_time) FROM system.asynchronous_loader ORDER BY job",
 ])
 def test_same_types_as_clickhouse(db, oracle, sql):
-    # The Parquet copy has UTC-aware times; the real system table's DateTime64 has no zone.
-    expected = [m["type"].replace("('UTC')", "").replace(", 'UTC'", "")
-                for m in oracle(sql)["meta"]]
+    expected = [m["type"] for m in oracle(sql)["meta"]]
     got = [m["type"] for m in json.loads(db.run(sql, "JSONCompact"))["meta"]]
     assert got == expected
 
@@ -424,7 +425,8 @@ def test_split_never_cuts_inside_literals_or_comments(statements):
     assert [p.text for p in pieces] == bodies
 
 
-@pytest.mark.parametrize("fmt", ["Vertical", "PrettyCompact", "JSONEachRow", "CSV", "TSV"])
+@pytest.mark.parametrize("fmt", ["Vertical", "PrettyCompact", "JSONEachRow", "CSV", "TSV",
+                                 "TSVWithNamesAndTypes", "JSONCompactEachRowWithNamesAndTypes"])
 def test_documented_query_prints_like_clickhouse(db, oracle, fmt):
     sql = "SELECT * FROM system.asynchronous_loader ORDER BY job_id LIMIT 3"
     assert db.run(f"{sql} FORMAT {fmt}") == oracle(sql, fmt)
@@ -437,3 +439,16 @@ def test_to_type_name_speaks_clickhouse(db):
     assert t.to_pylist() == [{
         "a": catalog.STATUS_CLICKHOUSE_TYPE, "b": "Nullable(UInt64)", "c": "Array(String)",
         "d": "Float64", "e": "Float64"}]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT job, start_time, toStartOfHour(start_time), toStartOfDay(start_time), "
+    "toDate(start_time), toString(start_time) FROM system.asynchronous_loader ORDER BY job",
+    "SELECT count() FROM system.asynchronous_loader WHERE schedule_time > now() - INTERVAL 1 "
+    "YEAR AND toDateTime('2026-11-22 12:38:00') < finish_time",
+])
+def test_a_session_time_zone_like_clickhouse(oracle, sql):
+    zone = "Asia/Kathmandu"  # +05:45
+    with sqlbridge.connect(FakeLoader(), time_zone=zone) as session:
+        got = json.loads(session.run(sql, "JSONCompact"))
+    assert got["data"] == oracle(sql, zone=zone)["data"]
