@@ -31,13 +31,13 @@ from sqlbridge.errors import Readonly, SyntaxError_
 
 #: Settings applied before the configuration is locked.
 HARDENING = (
-    "SET temp_directory = ''",  # before external access goes: it guards this setting too
-    "SET enable_external_access = false",
-    "SET autoinstall_known_extensions = false",
-    "SET autoload_known_extensions = false",
-    "SET allow_community_extensions = false",
-    "SET python_enable_replacements = false",
-    "SET lock_configuration = true",
+    "SET GLOBAL temp_directory = ''",  # before external access goes: it guards this setting too
+    "SET GLOBAL enable_external_access = false",
+    "SET GLOBAL autoinstall_known_extensions = false",
+    "SET GLOBAL autoload_known_extensions = false",
+    "SET GLOBAL allow_community_extensions = false",
+    "SET GLOBAL python_enable_replacements = false",
+    "SET GLOBAL lock_configuration = true",
 )
 
 _DENIED_FUNCTIONS = {

@@ -4,6 +4,7 @@ session keeps answering afterwards."""
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 import sqlbridge
@@ -164,11 +165,21 @@ def test_duckdb_connection_itself_is_locked(ch):
 
 
 def test_setting_values_after_setup(ch):
+    # Read through the session, i.e. on its own cursor: every setting must have reached it.
     t = ch.query("SELECT name, value FROM duckdb_settings() WHERE name IN "
-                 "('enable_external_access', 'lock_configuration', 'TimeZone') ORDER BY name")
+                 "('enable_external_access', 'lock_configuration', 'TimeZone', "
+                 "'python_enable_replacements', 'autoload_known_extensions', 'temp_directory') "
+                 "ORDER BY name")
     assert dict(zip(t.column("name").to_pylist(), t.column("value").to_pylist(), strict=True)) \
-        == {"TimeZone": "Etc/UTC", "enable_external_access": "false",
-            "lock_configuration": "true"}
+        == {"TimeZone": "UTC", "enable_external_access": "false",
+            "lock_configuration": "true", "python_enable_replacements": "false",
+            "autoload_known_extensions": "false", "temp_directory": ""}
+
+
+def test_python_variables_are_not_tables(duck):
+    t = pa.table({"x": [42]})  # noqa: F841 - what a replacement scan would find
+    with pytest.raises(QueryError):
+        duck.query("SELECT * FROM t")
 
 
 def test_nothing_was_written(ch, duck):
