@@ -478,7 +478,8 @@ def test_elapsed_matches_start_and_finish(make_loader, syncs):
     release.set()
     loader.wait(job, timeout=TIMEOUT)
     span = (job.finish_time - job.start_time).total_seconds()
-    assert job.elapsed == pytest.approx(span, abs=1e-3)  # may use a monotonic clock
+    # elapsed may come from a monotonic clock read next to (not with) the wall-clock times
+    assert job.elapsed == pytest.approx(span, abs=0.05)
 
 
 def test_no_worker_threads_outlive_shutdown(syncs):
