@@ -5,11 +5,12 @@ A port of ClickHouse 26.9's ``PrettyBlockOutputFormat`` with ``output_format_pre
 settings at their defaults:
 
 * row numbers (``1.``) in a left margin as wide as the largest number plus ``. ``;
-* column names centred on nothing: right-aligned over numbers and dates, left otherwise, set
-  into the top border in PrettyCompact; names longer than 28 columns that are not identifiers
-  are cut in the middle with ``⋯``;
-* values written raw; a value with newlines spans several lines (``↴`` at a line end, ``↳`` at
-  the start of its continuation); a value wider than 10000 columns is cut with ``⋯``;
+* column names right-aligned over numbers and dates, left otherwise, set into the top border
+  in PrettyCompact; a name that is not an identifier and is more than 4 columns wider than
+  both its values and 24 is cut in the middle with ``⋯``;
+* values written raw, except named tuples, which become indented JSON objects; a value with
+  newlines spans several lines (``↴`` at a line end, ``↳`` at the start of its
+  continuation); a value wider than 10000 columns is cut with ``⋯``;
 * widths measured like a terminal (wide CJK characters count 2, tabs jump to multiples of 8);
 * a ``-- 2.00 million`` tip after rows whose last column is a number above a million;
 * the column names repeated at the bottom from 50 rows on;

@@ -6,8 +6,8 @@ then each column as ``name:`` padded with spaces so that all values start in one
 are written raw (no escaping: a newline in a value breaks the line, a tab stays a tab), NULL as
 ``ᴺᵁᴸᴸ``, and numbers above a million get a ``-- 1.23 million`` tip.  Rows are separated by an
 empty line; after ``output_format_pretty_max_rows`` (1000) rows it stops with
-``Showed first 1000.``.  Long column names (over 28 columns wide, not plain identifiers) are
-cut in the middle with ``⋯``.
+``Showed first 1000.``.  Column names over 28 columns wide that are not plain identifiers
+are cut in the middle with ``⋯``.
 """
 
 from __future__ import annotations
