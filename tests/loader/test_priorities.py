@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 import threading
 
-import pytest
 from loader_testkit import TIMEOUT, Recorder, job_row, noop, schedule_task, wait_until
 
 from loader import LoadJob, LoadStatus, LoadTask, prioritize_load
