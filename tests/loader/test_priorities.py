@@ -557,3 +557,26 @@ def test_prioritized_unscheduled_job_keeps_initial_execution_pool_until_it_runs(
     assert (row["pool_id"], row["execution_pool_id"], row["is_ready"]) == (1, 0, 1)
     loader.unpause()
     assert loader.wait(job, timeout=TIMEOUT) == 1
+
+
+def test_ready_queue_is_fifo_by_readiness(make_loader):
+    """Workers take the smallest ready_seqno: jobs run in the order they became ready, and a
+    dependent that becomes ready later queues behind jobs that were ready before it."""
+    loader = make_loader(1)
+    order = Recorder()
+
+    def record(loader, job):
+        order.add(job.name)
+
+    first = LoadJob(record, name="first")
+    jobs = [first] + [LoadJob(record, name=f"ready{i}") for i in range(5)]
+    later = LoadJob(record, name="later", dependencies=[first])
+    for job in jobs:
+        loader.schedule(job)
+    loader.schedule(later)
+    seqnos = [job_row(loader, job)["ready_seqno"] for job in jobs]
+    assert seqnos == sorted(seqnos) and len(set(seqnos)) == len(seqnos)
+    assert job_row(loader, later)["ready_seqno"] is None and job_row(loader, later)["is_blocked"]
+    loader.unpause()
+    loader.wait_all(timeout=TIMEOUT)
+    assert order.snapshot() == [job.name for job in jobs] + ["later"]
