@@ -459,3 +459,28 @@ def test_snapshot_renders_custom_exceptions_like_chains(make_loader):
     loader.schedule(job)
     loader.wait_all(timeout=TIMEOUT)
     assert job_row(loader, job)["exception"] == "RuntimeError: custom"
+
+
+@pytest.mark.xfail(
+    reason="engine bug: a job failing with an AsyncLoadError renders as \"Load job 'z' failed: "
+    'AsyncLoadWaitFailed: Code: 722. ..."; reference section 2.5 (job failure: the inner '
+    "error is rendered like formatted(e), i.e. 'Code: 722. ...', as in issue #88934's chain)",
+    strict=True,
+)
+def test_job_failing_with_a_loader_error_nests_its_code(make_loader):
+    """The common server case: a job waits for another job that failed, and fails itself."""
+    loader = make_loader(1, paused=False)
+    x = LoadJob(boom, name="x")
+
+    def waits_for_x(loader, job):
+        loader.wait(x, timeout=TIMEOUT)
+
+    z = LoadJob(waits_for_x, name="z")
+    loader.schedule(x)
+    loader.wait(x, no_throw=True, timeout=TIMEOUT)
+    loader.schedule(z)
+    loader.wait_all(timeout=TIMEOUT)
+    x_text = "Code: 695. Load job 'x' failed: ValueError: boom. (ASYNC_LOAD_FAILED)"
+    assert z.exception.message == (
+        f"Load job 'z' failed: Code: 722. Waited job failed: {x_text}. (ASYNC_LOAD_WAIT_FAILED)"
+    )
