@@ -205,3 +205,15 @@ def test_dependency_failure_policy_raising(make_loader):
     assert job.status in (LoadStatus.CANCELED, LoadStatus.FAILED)
     assert after.status == LoadStatus.CANCELED
     assert_usable(loader)
+
+
+def test_bad_pool_lists():
+    with pytest.raises(SPECIFIC) as info:
+        AsyncLoader([Pool("same", 1), Pool("same", 2)])
+    assert_specific(info.value, "same")
+    with pytest.raises(TypeError):
+        AsyncLoader(["not a pool"])
+    with pytest.raises(SPECIFIC):
+        Pool("p", max_threads=1, priority="high")
+    with pytest.raises(SPECIFIC):
+        Pool("p", max_threads=1.5)
