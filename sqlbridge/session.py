@@ -257,11 +257,14 @@ class Session:
                     if len(self._approved) > 1024:
                         self._approved.clear()
                     self._approved.add(t.sql)
-                relation = self._con.sql(t.sql)
+                relation = self._con.sql(f"EXPLAIN {t.sql}" if t.explain else t.sql)
                 if relation is None:
                     raise QueryError("The statement returned no result")
                 table = relation.to_arrow_table()
                 duck_types = [str(x) for x in relation.types]
+                if t.explain:
+                    plan = "\n".join(table.column("explain_value").to_pylist())
+                    table, duck_types = pa.table({"explain": plan.split("\n")}), ["VARCHAR"]
                 scanned = [live.current() for live in self._live.values()]
             except duckdb.Error as e:
                 raise from_duckdb(e, sql=t.sql, original=original.strip(),

@@ -99,6 +99,8 @@ class Translation:
     position: Callable[[int], int | None] = lambda _offset: None
     #: DESCRIBE of something other than a system table: reshape DuckDB's answer.
     describe: bool = False
+    #: ``EXPLAIN [PLAN] <query>``: run ``sql`` under DuckDB's EXPLAIN, answer the plan lines.
+    explain: bool = False
     #: Name of an extra result column holding the row count before LIMIT (JSON formats print
     #: ``rows_before_limit_at_least``); the session removes it from the result.
     rows_before_limit_column: str | None = None
@@ -199,6 +201,28 @@ def _refuse_by_first_word(text: str) -> None:
     if word in _WRITE_COMMANDS:
         raise refuse(word)
     raise NotImplemented_(f"{word} is not supported; use SELECT, DESCRIBE or SHOW TABLES")
+
+
+def _explain(rest: str) -> Translation:
+    """``EXPLAIN [PLAN] q``: DuckDB's plan for ``q``; ``EXPLAIN SYNTAX q``: the DuckDB SQL ``q``
+    is translated to (ClickHouse shows its own rewritten query there; ours is the translation,
+    which is what one wants to see when a query answers something unexpected)."""
+    head, _, tail = rest.strip().partition(" ")
+    kind = head.upper()
+    if kind in ("PLAN", "SYNTAX"):
+        rest = tail
+    elif kind in ("AST", "PIPELINE", "ESTIMATE", "QUERY", "TABLE", "ANALYZE", "INDEXES"):
+        raise NotImplemented_(f"EXPLAIN {kind} is not supported; use EXPLAIN PLAN or EXPLAIN "
+                              "SYNTAX")
+    else:
+        kind = "PLAN"
+    inner = _translate_clickhouse(rest)
+    if inner.sql is None or inner.describe:
+        raise NotImplemented_("EXPLAIN needs a SELECT query")
+    if kind == "SYNTAX":
+        return Translation(sql=None, result=pa.table({"explain": inner.sql.split("\n")}),
+                           format=inner.format)
+    return Translation(sql=inner.sql, format=inner.format, tables=inner.tables, explain=True)
 
 
 def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Translation:
@@ -400,9 +424,33 @@ def _command(tree: exp.Command) -> Translation:
         if words == ["DATABASES"]:
             return Translation(sql=None, result=pa.table({"name": ["system"]}), format=fmt)
         raise NotImplemented_(f"SHOW {rest} is not supported; try SHOW TABLES FROM system")
+    if word == "EXPLAIN":
+        return _explain(rest)
     if word in _WRITE_COMMANDS:
         raise refuse(word)
     raise NotImplemented_(f"{word} is not supported; use SELECT, DESCRIBE or SHOW TABLES")
+
+
+def _explain(rest: str) -> Translation:
+    """``EXPLAIN [PLAN] q``: DuckDB's plan for ``q``; ``EXPLAIN SYNTAX q``: the DuckDB SQL ``q``
+    is translated to (ClickHouse shows its own rewritten query there; ours is the translation,
+    which is what one wants to see when a query answers something unexpected)."""
+    head, _, tail = rest.strip().partition(" ")
+    kind = head.upper()
+    if kind in ("PLAN", "SYNTAX"):
+        rest = tail
+    elif kind in ("AST", "PIPELINE", "ESTIMATE", "QUERY", "TABLE", "ANALYZE", "INDEXES"):
+        raise NotImplemented_(f"EXPLAIN {kind} is not supported; use EXPLAIN PLAN or EXPLAIN "
+                              "SYNTAX")
+    else:
+        kind = "PLAN"
+    inner = _translate_clickhouse(rest)
+    if inner.sql is None or inner.describe:
+        raise NotImplemented_("EXPLAIN needs a SELECT query")
+    if kind == "SYNTAX":
+        return Translation(sql=None, result=pa.table({"explain": inner.sql.split("\n")}),
+                           format=inner.format)
+    return Translation(sql=inner.sql, format=inner.format, tables=inner.tables, explain=True)
 
 
 def _describe(tree: exp.Describe) -> Translation:

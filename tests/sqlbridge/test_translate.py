@@ -452,3 +452,14 @@ def test_a_session_time_zone_like_clickhouse(oracle, sql):
     with sqlbridge.connect(FakeLoader(), time_zone=zone) as session:
         got = json.loads(session.run(sql, "JSONCompact"))
     assert got["data"] == oracle(sql, zone=zone)["data"]
+
+
+def test_explain_syntax_shows_the_translation_and_explain_shows_the_plan(db):
+    syntax = db.query("EXPLAIN SYNTAX SELECT countIf(is_ready) FROM system.asynchronous_loader")
+    assert syntax.column_names == ["explain"]
+    assert "COUNT_IF(CAST(is_ready AS BOOLEAN))" in syntax.column(0)[0].as_py()
+    plan = db.query("EXPLAIN SELECT count() FROM system.asynchronous_loader WHERE is_ready")
+    text = "\n".join(plan.column("explain").to_pylist())
+    assert "Aggregate" in text and "ARROW_SCAN" in text.upper()
+    with pytest.raises(NotImplemented_):
+        db.query("EXPLAIN PIPELINE SELECT 1")
