@@ -256,7 +256,7 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
     if name == "replaceregexpall" and len(args) == 3:
         return _fn("regexp_replace", *args, exp.Literal.string("g"))
     if name == "extract" and len(args) == 2:
-        return _fn("regexp_extract", *args)
+        return _regexp_extract(*args)
     if name == "intdiv" and len(args) == 2:
         return exp.IntDiv(this=args[0], expression=args[1])
     if name == "modulo" and len(args) == 2:
@@ -348,6 +348,48 @@ def _enum_vs_number(node: exp.Binary, type_of: TypeOf) -> exp.Expression:
     return node
 
 
+def _has_group(pattern: str) -> bool:
+    """Does a regular expression have a capturing group (an unescaped ``(`` not ``(?``)?"""
+    escaped = False
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "(" and not pattern.startswith("?", i + 1):
+            return True
+    return False
+
+
+def _regexp_extract(haystack: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+    """ClickHouse ``extract``: the first capture group if the pattern has one, else the match.
+
+    The choice needs the pattern's text, so it is made for literal patterns; a computed pattern
+    gets the whole match.
+    """
+    group = 1 if isinstance(pattern, exp.Literal) and _has_group(pattern.name) else 0
+    return _fn("regexp_extract", haystack, pattern, exp.Literal.number(group))
+
+
+_TYPE_FIXES = {
+    # ClickHouse types sqlglot passes through by name, which DuckDB does not know.
+    exp.DataType.Type.DATETIME64: "TIMESTAMPTZ",
+    exp.DataType.Type.ENUM8: "VARCHAR",
+    exp.DataType.Type.ENUM16: "VARCHAR",
+    exp.DataType.Type.ENUM: "VARCHAR",
+}
+
+
+def _data_type(node: exp.DataType) -> exp.Expression:
+    """``CAST(x AS DateTime64(6))``, ``LowCardinality(String)``, ``Enum8(...)`` for DuckDB."""
+    if node.this == exp.DataType.Type.LOWCARDINALITY and node.expressions:
+        return node.expressions[0]
+    fixed = _TYPE_FIXES.get(node.this)
+    if fixed is not None:
+        return exp.DataType.build(fixed, dialect="duckdb")
+    return node
+
+
 def _in_window(node: exp.Expression) -> bool:
     return isinstance(node.parent, exp.Window | exp.Filter)
 
@@ -386,7 +428,9 @@ def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
         if isinstance(node, exp.Sum) and not _in_window(node):
             return exp.Coalesce(this=node, expressions=[exp.Literal.number(0)])
         if isinstance(node, exp.Extract) and not isinstance(node.this, exp.Var):
-            return _fn("regexp_extract", node.this, node.expression)
+            return _regexp_extract(node.this, node.expression)
+        if isinstance(node, exp.DataType):
+            return _data_type(node)
         return node
 
     return _post_order(tree, fix)

@@ -22,6 +22,14 @@ from sqlbridge.testing import FakeLoader, sample_jobs
 from sqlbridge.translate import translate
 
 CASES = [
+    (
+        "SELECT job, extract(job, 'table ([^.]+)\\\\.') AS db, extract(job, 'ta.') AS m, "
+        "extract(job, 'zz') AS none FROM system.asynchronous_loader ORDER BY job_id"
+    ),
+    (
+        "SELECT job, CAST(schedule_time AS DateTime64(6)) = schedule_time AS same "
+        "FROM system.asynchronous_loader ORDER BY job_id"
+    ),
     "SELECT job, toUInt64(elapsed), toInt64(2.7) FROM system.asynchronous_loader ORDER BY job",
     (
         "SELECT job, job_id - 5, -waiters, dependencies_left - 1, is_ready - 1 FROM "
@@ -274,6 +282,18 @@ def test_documented_query_in_every_spelling(db, sql):
     text = db.run(sql)
     assert text.startswith("Row 1:\n──────\njob:")
     assert "Row 2:" not in text
+
+
+def test_casts_to_clickhouse_only_types(db):
+    """Types DuckDB lacks are cast to their DuckDB equivalents instead of failing."""
+    table = db.query(
+        "SELECT CAST(job AS LowCardinality(String)) AS j, "
+        "CAST(status AS Enum8('PENDING' = 0, 'OK' = 1, 'FAILED' = 2, 'CANCELED' = 3)) AS s, "
+        "CAST(finish_time AS Nullable(DateTime64(6))) AS f "
+        "FROM system.asynchronous_loader ORDER BY job_id LIMIT 1"
+    )
+    row = table.to_pylist()[0]
+    assert isinstance(row["j"], str) and row["s"] in ("PENDING", "OK", "FAILED", "CANCELED")
 
 
 def test_format_clause_is_ignored_by_query(db):
