@@ -203,28 +203,6 @@ def _refuse_by_first_word(text: str) -> None:
     raise NotImplemented_(f"{word} is not supported; use SELECT, DESCRIBE or SHOW TABLES")
 
 
-def _explain(rest: str) -> Translation:
-    """``EXPLAIN [PLAN] q``: DuckDB's plan for ``q``; ``EXPLAIN SYNTAX q``: the DuckDB SQL ``q``
-    is translated to (ClickHouse shows its own rewritten query there; ours is the translation,
-    which is what one wants to see when a query answers something unexpected)."""
-    head, _, tail = rest.strip().partition(" ")
-    kind = head.upper()
-    if kind in ("PLAN", "SYNTAX"):
-        rest = tail
-    elif kind in ("AST", "PIPELINE", "ESTIMATE", "QUERY", "TABLE", "ANALYZE", "INDEXES"):
-        raise NotImplemented_(f"EXPLAIN {kind} is not supported; use EXPLAIN PLAN or EXPLAIN "
-                              "SYNTAX")
-    else:
-        kind = "PLAN"
-    inner = _translate_clickhouse(rest)
-    if inner.sql is None or inner.describe:
-        raise NotImplemented_("EXPLAIN needs a SELECT query")
-    if kind == "SYNTAX":
-        return Translation(sql=None, result=pa.table({"explain": inner.sql.split("\n")}),
-                           format=inner.format)
-    return Translation(sql=inner.sql, format=inner.format, tables=inner.tables, explain=True)
-
-
 def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Translation:
     _refuse_by_first_word(text)
     tree = _parse(text)
