@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
-from ..chtypes import CHType, clickhouse_type, parse_type
-from ._values import _base, _type_arg, json_string, serialize, wrap
+from ..chtypes import CHType, clickhouse_type, parse_type, unwrap
+from ._values import json_string, serialize, type_arg, wrap
 
 
 def _key(name: str) -> str:
@@ -35,7 +35,7 @@ def json_pretty(arr: pa.Array, chtype: CHType, tz: str, indent: int, unit: str) 
     """``serializeTextJSONPretty``: arrays of scalars stay on one line; arrays of nested
     values, tuples and maps put each element on its own line, one level deeper.
 
-    ``indent`` is the depth of the value's own line, ``unit`` ``"\t"`` (JSON) or ``" "``
+    ``indent`` is the depth of the value's own line, ``unit`` a tab (JSON) or ``" "``
     (Pretty formats).
     """
     t = arr.type
@@ -43,7 +43,7 @@ def json_pretty(arr: pa.Array, chtype: CHType, tz: str, indent: int, unit: str) 
         arr, t = arr.dictionary_decode(), arr.type.value_type
     if not _is_nested(t):
         return pc.fill_null(serialize(arr, chtype, "json", tz), "null")
-    base = _base(chtype) if chtype.name else CHType("")
+    base = unwrap(chtype) if chtype.name else CHType("")
     if not pat.is_map(t) and not pat.is_struct(t):
         if not pat.is_list(t):
             arr = arr.cast(pa.list_(t.value_field))
@@ -110,7 +110,7 @@ def _pad(unit: str, depth: int) -> str:
 
 
 def _child_type(base: CHType, i: int, field: pa.Field) -> CHType:
-    t = _type_arg(base, i)
+    t = type_arg(base, i)
     return t if t.name else parse_type(clickhouse_type(field))
 
 

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.types as pat
 
-from ..chtypes import CHType, clickhouse_type, parse_type
+from ..chtypes import CHType, clickhouse_type, parse_type, unwrap
 from ..errors import BadArguments
 
 STRING = pa.string()
@@ -246,12 +246,6 @@ def columns_of(table: pa.Table) -> list[Column]:
     return [Column(f.name, f, table.column(i)) for i, f in enumerate(table.schema)]
 
 
-def _base(t: CHType) -> CHType:
-    while t.name in ("Nullable", "LowCardinality") and t.args:
-        t = t.args[0]
-    return t
-
-
 def _scale(t: CHType, arr_type: pa.DataType) -> int:
     if t.name == "DateTime64" and t.args:
         return int(t.args[0])
@@ -298,7 +292,7 @@ def serialize(arr: pa.Array, chtype: CHType, style: str, tz: str) -> pa.Array:
         return _pretty_struct(arr, chtype, style, tz)
     style = _PRETTY_BASE.get(style, style) if not _is_container(arr.type) else style
     t = arr.type
-    base = _base(chtype)
+    base = unwrap(chtype)
     if pat.is_dictionary(t):
         arr = arr.dictionary_decode()
         t = arr.type
@@ -449,10 +443,10 @@ def _pretty_struct(arr: pa.Array, chtype: CHType, style: str, tz: str) -> pa.Arr
     from ._jsonpretty import json_pretty  # a cycle at import time otherwise
 
     fields = list(arr.type)
-    if fields and _tuple_is_named(_base(chtype), fields):
+    if fields and _tuple_is_named(unwrap(chtype), fields):
         out = json_pretty(arr, chtype, tz, 0, " ")
         return pc.if_else(arr.is_null(), pa.scalar(None, STRING), out)
-    return _structs(arr, _base(chtype), style, tz)
+    return _structs(arr, unwrap(chtype), style, tz)
 
 
 def _null_word(style: str) -> str:
@@ -464,7 +458,9 @@ def _finish_nested(text: pa.Array, style: str) -> pa.Array:
     return csv_quote(text) if style == "csv" else text
 
 
-def _type_arg(t: CHType, i: int) -> CHType:
+def type_arg(t: CHType, i: int) -> CHType:
+    """The ``i``-th type inside ``t`` (an Array's element, a Map's key or value, a Tuple's
+    element without its name); an empty ``CHType`` when the name does not say."""
     if i < len(t.args):
         a = t.args[i]
         if isinstance(a, tuple):
@@ -488,17 +484,17 @@ def _lists(arr: pa.Array, t: CHType, style: str, tz: str) -> pa.Array:
     if pat.is_large_list(arr.type):
         arr = arr.cast(pa.list_(arr.type.value_field))
     values = arr.values  # respects the array's own offset through offsets below
-    items = _elements(values, arr.type.value_field, _type_arg(t, 0), style, tz)
+    items = _elements(values, arr.type.value_field, type_arg(t, 0), style, tz)
     rebuilt = pa.ListArray.from_arrays(arr.offsets, items, mask=arr.is_null())
     joined = pc.binary_join(rebuilt, ",")
     return _finish_nested(wrap(joined, "[", "]"), style)
 
 
 def _maps(arr: pa.Array, t: CHType, style: str, tz: str) -> pa.Array:
-    keys = _elements(arr.keys, arr.type.key_field, _type_arg(t, 0), style, tz)
+    keys = _elements(arr.keys, arr.type.key_field, type_arg(t, 0), style, tz)
     if style == "json" and not pat.is_string(arr.keys.type):
         keys = wrap(pc.cast(keys, STRING), '"', '"')
-    items = _elements(arr.items, arr.type.item_field, _type_arg(t, 1), style, tz)
+    items = _elements(arr.items, arr.type.item_field, type_arg(t, 1), style, tz)
     pairs = concat(keys, ":", items)
     rebuilt = pa.ListArray.from_arrays(arr.offsets, pairs, mask=arr.is_null())
     return _finish_nested(wrap(pc.binary_join(rebuilt, ","), "{", "}"), style)
@@ -512,7 +508,7 @@ def _structs(arr: pa.Array, t: CHType, style: str, tz: str) -> pa.Array:
     parts = []
     for i, f in enumerate(fields):
         child = arr.field(i)
-        text = _elements(child, f, _type_arg(t, i), style, tz)
+        text = _elements(child, f, type_arg(t, i), style, tz)
         if named:
             key = json_string(pa.array([f.name], STRING))[0].as_py()
             text = concat(key + ":", text)
