@@ -44,7 +44,7 @@ import pyarrow as pa
 from ..errors import UnknownFormat
 from . import binary, csv, json, markdown, pretty, tsv, values, vertical
 
-__all__ = ["render", "FORMAT_NAMES", "canonical_format"]
+__all__ = ["render", "FORMAT_NAMES", "BINARY_FORMATS", "canonical_format"]
 
 
 def _null(table: pa.Table, **_: object) -> str:
