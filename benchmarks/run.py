@@ -15,7 +15,7 @@ import time
 
 from .common import Figure
 
-MODULES = ["throughput", "dag", "schedule", "snapshot", "cascade"]
+MODULES = ["throughput", "dag", "schedule", "snapshot", "cascade", "sql"]
 
 
 def format_table(figures: list[Figure]) -> str:
