@@ -113,19 +113,23 @@ class DependencyCanceled(AsyncLoadCanceled):
 
 
 def format_exception(error: BaseException) -> str:
-    """ClickHouse's one-line rendering of an error, without a stack trace."""
+    """ClickHouse's one-line rendering of an error, without a stack trace.
+
+    Our own errors print as ``Code: N. message. (NAME)``; any other exception as
+    ``ValueError: boom``.  Either way the text is bounded.
+    """
     if isinstance(error, AsyncLoadError):
-        return str(error)
-    return describe_cause(error)
-
-
-def describe_cause(error: BaseException) -> str:
-    """``ValueError: boom``, bounded to ``MAX_CAUSE_CHARS``."""
+        return _bounded(str(error), 4 * MAX_CAUSE_CHARS)
     try:
         text = str(error)
     except Exception:  # a broken __str__ must not break failure handling
         text = f"<unprintable {type(error).__name__}>"
-    if len(text) > MAX_CAUSE_CHARS:
-        text = text[:MAX_CAUSE_CHARS] + f"... ({len(text) - MAX_CAUSE_CHARS} more characters)"
+    text = _bounded(text, MAX_CAUSE_CHARS)
     name = type(error).__name__
     return f"{name}: {text}" if text else name
+
+
+def _bounded(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"... ({len(text) - limit} more characters)"

@@ -66,7 +66,6 @@ from .errors import (
     AsyncLoadFailed,
     AsyncLoadWaitFailed,
     LogicalError,
-    describe_cause,
     format_exception,
 )
 from .job import LoadJob, LoadStatus
@@ -475,7 +474,7 @@ class AsyncLoader:
             try:
                 result = func(self, job)
             except BaseException as exc:  # noqa: BLE001 - a job may raise anything, even SystemExit
-                error = AsyncLoadFailed(f"Load job '{job.name}' failed: {describe_cause(exc)}")
+                error = AsyncLoadFailed(f"Load job '{job.name}' failed: {format_exception(exc)}")
                 error.__cause__ = exc
                 if self._log_failures:
                     logger.error("Load job '%s' failed", job.name, exc_info=exc)
@@ -490,7 +489,7 @@ class AsyncLoader:
         except Exception as exc:  # a broken policy must not break the loader
             reason = AsyncLoadCanceled(
                 f"Load job '{job.name}' canceled: its dependency_failure policy raised "
-                f"{describe_cause(exc)}"
+                f"{format_exception(exc)}"
             )
             reason.__cause__ = exc
             return reason

@@ -12,6 +12,8 @@ from array import array
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import format_exception
+
 STATUS_NAMES = ("PENDING", "OK", "FAILED", "CANCELED")
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -103,7 +105,7 @@ def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int]
 
     exceptions = [None] * n
     for slot, error in columns["errors"].items():
-        exceptions[slot] = str(error)
+        exceptions[slot] = format_exception(error)
 
     table = pa.Table.from_arrays(
         [

@@ -440,13 +440,6 @@ def test_custom_policy_may_cancel_with_any_exception(make_loader):
     )
 
 
-@pytest.mark.xfail(
-    reason="engine bug: the snapshot's exception column renders a non-AsyncLoadError with "
-    "str() ('custom'), dropping the type that wait() and chain messages show "
-    "('RuntimeError: custom'); reference section 3.1 column 18 renders the stored "
-    "exception the way chains do",
-    strict=True,
-)
 def test_snapshot_renders_custom_exceptions_like_chains(make_loader):
     loader = make_loader(1, paused=False)
     dep = LoadJob(boom, name="d")
@@ -461,12 +454,6 @@ def test_snapshot_renders_custom_exceptions_like_chains(make_loader):
     assert job_row(loader, job)["exception"] == "RuntimeError: custom"
 
 
-@pytest.mark.xfail(
-    reason="engine bug: a job failing with an AsyncLoadError renders as \"Load job 'z' failed: "
-    'AsyncLoadWaitFailed: Code: 722. ..."; reference section 2.5 (job failure: the inner '
-    "error is rendered like formatted(e), i.e. 'Code: 722. ...', as in issue #88934's chain)",
-    strict=True,
-)
 def test_job_failing_with_a_loader_error_nests_its_code(make_loader):
     """The common server case: a job waits for another job that failed, and fails itself."""
     loader = make_loader(1, paused=False)
