@@ -696,11 +696,7 @@ class AsyncLoader:
         Raises ``LogicalError`` instead of hanging when jobs are pending but nothing can run
         them (the loader is paused), and ``TimeoutError`` after ``timeout`` seconds.
         """
-        current = current_job()
-        if current is not None and current._loader is self:
-            raise LogicalError(
-                f"Load job '{current.name}' calls wait_all(), which would wait for itself"
-            )
+        self._refuse_from_own_job("wait_all")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while self._scheduled or any(p.workers for p in self._pools):
@@ -719,6 +715,15 @@ class AsyncLoader:
                         f"{self._scheduled} load jobs still pending after {timeout} s"
                     )
                 self._idle.wait(remaining)
+
+    def _refuse_from_own_job(self, method: str) -> None:
+        """``method`` waits for every running job: from inside one it would wait for itself."""
+        current = current_job()
+        if current is not None and current._loader is self:
+            raise LogicalError(
+                f"Load job '{current.name}' calls {method}(), which would wait for itself to "
+                "finish; call it from outside the loader's jobs"
+            )
 
     def _pending_slots(self, limit: int) -> list[int]:
         status, present = self._columns.status, self._columns.present
@@ -770,10 +775,7 @@ class AsyncLoader:
 
     def pause(self) -> None:
         """Stop starting jobs and wait for running ones; pending jobs stay PENDING."""
-        current = current_job()
-        if current is not None and current._loader is self:
-            raise LogicalError(f"Load job '{current.name}' calls pause(), which would wait "
-                               "for itself to finish")
+        self._refuse_from_own_job("pause")
         with self._lock:
             self._is_running = False
             while any(p.workers for p in self._pools):
@@ -794,10 +796,7 @@ class AsyncLoader:
 
         Finished jobs that were not removed stay in the table.  Idempotent.
         """
-        current = current_job()
-        if current is not None and current._loader is self:
-            raise LogicalError(f"Load job '{current.name}' calls shutdown(), which would wait "
-                               "for itself to finish")
+        self._refuse_from_own_job("shutdown")
         with self._lock:
             self._shutdown = True
             self._is_running = False
