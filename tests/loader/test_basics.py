@@ -514,3 +514,47 @@ def test_shutdown_fails_waiters_of_pending_jobs(make_loader):
     with pytest.raises(AsyncLoadWaitFailed) as info:
         join_thread(waiter, outcome)
     assert "Load job 'never_runs' canceled" in info.value.message
+
+
+def test_shutdown_races_with_schedulers():
+    """Schedulers keep adding jobs while the loader shuts down: each schedule() either raises
+    "AsyncLoader was shut down" or its jobs end up finished; nothing stays pending."""
+    loader = AsyncLoader([Pool("a", 2), Pool("b", 2, -1)], log_failures=False)
+    start = threading.Barrier(5, timeout=TIMEOUT)
+    scheduled: list[LoadJob] = []
+    refused = Counter()
+    lock = threading.Lock()
+    errors = []
+
+    def scheduler(seed: int) -> None:
+        try:
+            start.wait()
+            for batch in range(10_000):
+                jobs = [LoadJob(noop, name=f"s{seed}b{batch}j{i}", pool=i % 2) for i in range(3)]
+                jobs[2].add_dependencies(jobs[0], jobs[1])
+                try:
+                    loader.schedule(jobs)
+                except AsyncLoadCanceled as error:
+                    assert error.message == "AsyncLoader was shut down"
+                    refused.add()
+                    return
+                with lock:
+                    scheduled.extend(jobs)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=scheduler, args=(s,), daemon=True) for s in range(4)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    wait_until(lambda: len(scheduled) > 300, what="some jobs to be scheduled")
+    shutdown_bounded(loader)
+    for thread in threads:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+    assert not errors, errors
+    assert refused.get() == 4
+    assert loader.scheduled_job_count() == 0
+    for job in scheduled:
+        assert job.status in (LoadStatus.OK, LoadStatus.CANCELED), job
+        assert job.job_id != 0
