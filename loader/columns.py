@@ -50,10 +50,13 @@ class Columns:
         return len(self.names)
 
     def extend(
-        self, names: list[str], pools: list[int], execution_pools: list[int],
-        dep_ids: list[int], dep_counts: list[int], now: int,
+        self, names: list[str], pools: list[int], execution_pools: list[int], now: int
     ) -> None:
-        """Append one row per new job, column by column (far cheaper than row by row)."""
+        """Append one row per new job, column by column (far cheaper than row by row).
+
+        The caller then appends each new row's dependency ids and offset, in row order,
+        before it releases the loader lock.
+        """
         k = len(names)
         zeros = bytes(8 * k)
         self.names.extend(names)
@@ -66,12 +69,6 @@ class Columns:
         self.pool_id.extend(pools)
         self.execution_pool_id.extend(execution_pools)
         self.schedule_time.extend([now] * k)
-        self.dep_ids.extend(dep_ids)
-        offsets = self.dep_offsets
-        end = offsets[-1]
-        for count in dep_counts:
-            end += count
-            offsets.append(end)
 
     def copy(self) -> dict[str, object]:
         """Every column, copied; call under the loader lock."""

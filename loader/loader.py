@@ -200,34 +200,22 @@ class AsyncLoader:
         """
         roots = jobs_of(target)
         with self._lock:
-            new = self._gather(roots)  # raises on a cycle, before any change
+            new = self._gather(roots)  # raises on a cycle or a foreign job, before any change
             if not new:
                 return
             if self._shutdown:
                 raise AsyncLoadCanceled("AsyncLoader was shut down")
-            pools = self._resolve_pools(new, "_pool")
-            initial_pools = self._resolve_pools(new, "_initial_pool")
+            pools, initial_pools = self._resolve_pools(new)
             # Nothing below may raise: a half-registered graph would be worse than any error.
             now = _now_us()
             if self._scheduled == 0:
                 self._old_jobs = self._finished
                 self._busy_start = now
                 self._last_progress_log = time.monotonic()
-            # Ids of new jobs are known before they are set on the jobs, which happens only
-            # once their rows exist, so a lock-free reader of job.status never sees a slot
-            # without a row.
             base = len(self._jobs)
-            new_id = {id(job): slot + 1 for slot, job in enumerate(new, base)}
-            dep_ids: list[int] = []
-            dep_counts: list[int] = []
-            for job in new:
-                deps = job._dependencies
-                if deps:
-                    dep_ids.extend([d._slot + 1 or new_id[id(d)] for d in deps])
-                dep_counts.append(len(deps))
-            self._columns.extend(
-                [job.name for job in new], pools, initial_pools, dep_ids, dep_counts, now
-            )
+            self._columns.extend([job.name for job in new], pools, initial_pools, now)
+            # Slots are set only once the rows exist: a lock-free reader of job.status never
+            # sees a slot without a row.
             for slot, (job, pool) in enumerate(zip(new, pools, strict=True), base):
                 job._pool = pool
                 job._loader = self
@@ -239,21 +227,27 @@ class AsyncLoader:
                 for job in new:
                     logger.debug("Schedule load job '%s' into %s", job.name,
                                  self._pools[job._pool].name)
-            self._link(new)
-            self._apply_finished_dependencies(new)
+            after_failure = self._link(new)
+            if after_failure:
+                self._apply_finished_dependencies(after_failure)
 
-    def _resolve_pools(self, jobs: list[LoadJob], attribute: str) -> list[int]:
+    def _resolve_pools(self, jobs: list[LoadJob]) -> tuple[list[int], list[int]]:
+        """Each job's current and initial pool as ids; raises UnknownPool before any change."""
         count = len(self._pools)
-        ids = []
+        current, initial = [], []
         for job in jobs:
-            pool = getattr(job, attribute)
+            pool, first = job._pool, job._initial_pool
             if type(pool) is not int or not 0 <= pool < count:
                 pool = self._pool(pool).id
-            ids.append(pool)
-        return ids
+            if type(first) is not int or not 0 <= first < count:
+                first = self._pool(first).id
+            current.append(pool)
+            initial.append(first)
+        return current, initial
 
     def _gather(self, roots: list[LoadJob]) -> list[LoadJob]:
-        """The pending, unscheduled jobs reachable from ``roots``, depth-first, pre-order.
+        """The unscheduled jobs reachable from ``roots``: depth-first, each job before its
+        dependencies (the reference's order, which fixes the order of job ids).
 
         The same walk detects cycles: it only enters unscheduled jobs, and a job scheduled
         earlier can never depend on one scheduled now, so any cycle lies among the new jobs.
@@ -292,6 +286,8 @@ class AsyncLoader:
         return new
 
     def _is_new(self, job: LoadJob) -> bool:
+        if not isinstance(job, LoadJob):
+            raise TypeError(f"expected a LoadJob, got {type(job).__name__}")
         if job._loader is None:
             return True
         if job._loader is not self:
@@ -301,19 +297,27 @@ class AsyncLoader:
             )
         return False  # already scheduled or finished here
 
-    def _link(self, new: list[LoadJob]) -> None:
-        """Count each new job's pending dependencies, inherit priority, enqueue the ready."""
+    def _link(self, new: list[LoadJob]) -> list[LoadJob]:
+        """Record each new job's dependencies, count the pending ones, inherit priority, and
+        enqueue the jobs that are ready; return the jobs with a dependency that had failed."""
         cols = self._columns
         status, left, pool_id = cols.status, cols.dependencies_left, cols.pool_id
+        dep_ids, offsets = cols.dep_ids, cols.dep_offsets
+        end = offsets[-1]
         dependents = self._dependents
         priority = [p.priority for p in self._pools]
+        after_failure = []
         for job in new:
             slot = job._slot
             mine = priority[pool_id[slot]]
             blocked = 0
-            for dep in job._dependencies:
+            failed = False
+            deps = job._dependencies
+            for dep in deps:
                 d = dep._slot
-                if status[d] == PENDING:
+                dep_ids.append(d + 1)
+                state = status[d]
+                if state == PENDING:
                     if dependents[d] is None:
                         dependents[d] = [slot]
                     else:
@@ -321,15 +325,23 @@ class AsyncLoader:
                     blocked += 1
                     if mine < priority[pool_id[d]]:
                         self._prioritize(dep, pool_id[slot])
+                elif state != OK:
+                    failed = True
+            end += len(deps)
+            offsets.append(end)
+            if failed:
+                after_failure.append(job)
             if blocked:
                 left[slot] = blocked
             else:
                 self._enqueue(slot)
+        return after_failure
 
-    def _apply_finished_dependencies(self, new: list[LoadJob]) -> None:
-        """Apply each new job's policy to dependencies that had already failed."""
+    def _apply_finished_dependencies(self, jobs: list[LoadJob]) -> None:
+        """Apply each job's policy to dependencies that had already failed when it was
+        scheduled (ClickHouse does this after every new job is linked and enqueued)."""
         status = self._columns.status
-        for job in new:
+        for job in jobs:
             for dep in job._dependencies:
                 if status[job._slot] != PENDING:
                     break  # canceled by an earlier dependency or a cascade in this call
