@@ -395,7 +395,7 @@ class AsyncLoader:
                 cols.pool_id[slot] = new_pool
                 if seqno and cols.status[slot] == PENDING:
                     old.discard()
-                    target.push(seqno, slot)
+                    target.move_in(seqno, slot)
                     if self._can_spawn(target):
                         self._spawn(target)
             else:

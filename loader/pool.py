@@ -3,9 +3,9 @@
 ``Pool`` is the public, immutable description a loader is built from.  ``PoolState`` is the
 loader's running state for it; every field is guarded by the loader lock.
 
-The ready queue is a heap of ``(ready_seqno, slot)``: workers take the smallest seqno, which is
+The ready queue holds ``(ready_seqno, slot)`` entries: workers take the smallest seqno, which is
 FIFO by the time a job became ready.  A job leaves the queue early when it is cancelled or
-moved to a higher-priority pool; rather than search the heap we leave its entry behind and
+moved to a higher-priority pool; rather than search the queue we leave its entry behind and
 skip it when it surfaces (an entry is live only while the job's current seqno and pool still
 match it).  ``ready_count`` is the exact number of live entries.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import os
+from collections import deque
 from dataclasses import dataclass
 
 from .columns import Columns
@@ -62,7 +63,7 @@ class Pool:
 class PoolState:
     __slots__ = (
         "id", "name", "priority", "max_threads", "workers", "suspended_workers",
-        "executing", "ready_count", "_heap", "_columns",
+        "executing", "ready_count", "_fifo", "_moved", "_columns",
     )
 
     def __init__(self, pool_id: int, pool: Pool, columns: Columns) -> None:
@@ -74,17 +75,24 @@ class PoolState:
         self.suspended_workers = 0  # blocked in wait() on a job of this same pool
         self.executing = 0  # jobs this pool's workers are running now
         self.ready_count = 0
-        self._heap: list[tuple[int, int]] = []
+        # Seqnos come from one loader-wide counter, so jobs enqueued here arrive in seqno
+        # order and a FIFO keeps them sorted at O(1).  Only a job moved in by prioritize()
+        # brings an older seqno: those few go to a heap, and pop() takes the smaller head.
+        self._fifo: deque[tuple[int, int]] = deque()
+        self._moved: list[tuple[int, int]] = []
         self._columns = columns
 
     def push(self, seqno: int, slot: int) -> None:
-        heapq.heappush(self._heap, (seqno, slot))
+        """Queue a newly ready job (its seqno is the newest)."""
+        self._fifo.append((seqno, slot))
         self.ready_count += 1
-        # Stale entries pile up only when many jobs leave queues early.  Compacting only past
-        # twice the live size plus a margin keeps the cost amortized O(1) per push.
-        if len(self._heap) > 2 * self.ready_count + 1024:
-            self._heap = [e for e in self._heap if self._live(e)]
-            heapq.heapify(self._heap)
+        self._compact_if_stale()
+
+    def move_in(self, seqno: int, slot: int) -> None:
+        """Queue a ready job moved from another pool; it keeps its (older) seqno."""
+        heapq.heappush(self._moved, (seqno, slot))
+        self.ready_count += 1
+        self._compact_if_stale()
 
     def discard(self) -> None:
         """One live entry went stale (its job was cancelled or moved away)."""
@@ -92,14 +100,25 @@ class PoolState:
 
     def pop(self) -> int:
         """The slot of the ready job with the smallest seqno; the queue must not be empty."""
-        heap = self._heap
+        fifo, moved = self._fifo, self._moved
         while True:
-            entry = heapq.heappop(heap)
+            if moved and (not fifo or moved[0] < fifo[0]):
+                entry = heapq.heappop(moved)
+            else:
+                entry = fifo.popleft()
             if self._live(entry):
                 self.ready_count -= 1
                 return entry[1]
 
     def _live(self, entry: tuple[int, int]) -> bool:
-        """Is this heap entry still its job's current place in this queue?"""
+        """Is this entry still its job's current place in this queue?"""
         seqno, slot = entry
         return self._columns.ready_seqno[slot] == seqno and self._columns.pool_id[slot] == self.id
+
+    def _compact_if_stale(self) -> None:
+        # Stale entries pile up only when many jobs leave queues early.  Compacting only past
+        # twice the live size plus a margin keeps the cost amortized O(1) per push.
+        if len(self._fifo) + len(self._moved) > 2 * self.ready_count + 1024:
+            self._fifo = deque(e for e in self._fifo if self._live(e))
+            self._moved = [e for e in self._moved if self._live(e)]
+            heapq.heapify(self._moved)
