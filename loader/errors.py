@@ -89,9 +89,11 @@ class DependencyCanceled(AsyncLoadCanceled):
         if isinstance(dependency_error, DependencyCanceled):
             hops = dependency_error.hops + 1
             root = dependency_error.root
+            root_text = dependency_error.root_text
         else:
             hops = 1
             root = dependency_error
+            root_text = format_exception(dependency_error)
         if hops <= EXACT_HOPS:
             message = f"Load job '{job_name}' -> {format_exception(dependency_error)}"
         else:
@@ -100,12 +102,14 @@ class DependencyCanceled(AsyncLoadCanceled):
             message = (
                 f"Load job '{job_name}' -> Code: {self.code}. "
                 f"Load job '{dependency_error.job_name}' -> ... {skipped} more "
-                f"job{'s' if skipped != 1 else ''} ... -> {format_exception(root)}"
+                f"job{'s' if skipped != 1 else ''} ... -> {root_text}"
             )
         super().__init__(message)
         self.job_name = job_name
         self.hops = hops
         self.root = root
+        #: The root error, rendered once and shared down the chain: O(1) per hop.
+        self.root_text = root_text
         self.__cause__ = dependency_error if hops <= EXACT_HOPS else root
 
     def __reduce__(self):
