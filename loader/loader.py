@@ -70,7 +70,7 @@ from .errors import (
 )
 from .job import LoadJob, LoadStatus
 from .pool import InvalidArgument, Pool, PoolState, UnknownPool, resolve_max_threads
-from .snapshot import build_pools_table, build_table
+from .snapshot import NameOrder, build_pools_table, build_table
 from .task import jobs_of
 
 logger = logging.getLogger("asl.loader")
@@ -122,6 +122,7 @@ class AsyncLoader:
         self._current_priority: int | None = None
         self._last_ready_seqno = 0
         self._idle = threading.Condition(self._lock)
+        self._name_order = NameOrder()  # cached between snapshots; see snapshot.py
         self._log_failures = log_failures
         self._log_progress = log_progress
         self._log_events = log_events
@@ -825,7 +826,8 @@ class AsyncLoader:
         with self._lock:
             columns = self._columns.copy()
             now_ns = perf_counter_ns()
-        return build_table(columns, self._pool_names(), self._pool_priorities(), now_ns)
+        return build_table(columns, self._pool_names(), self._pool_priorities(), now_ns,
+                           self._name_order)
 
     def pool_snapshot(self) -> pa.Table:
         """One row per pool: limits, workers and queue lengths."""

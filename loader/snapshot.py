@@ -73,10 +73,35 @@ def _times(values) -> pa.Array:
     return pc.if_else(pc.equal(raw, 0), None, raw).cast(_TS)
 
 
+class NameOrder:
+    """Job names as an Arrow array, and the rows sorted by name, kept between snapshots.
+
+    Names never change and rows are only ever appended, so while nothing new was scheduled
+    both are reused as they are: a loader is snapshotted over and over mid-load with the same
+    rows.  Builders on two threads at once may both recompute; either result is right.
+    """
+
+    def __init__(self) -> None:
+        empty = pa.array([], pa.string())
+        self._cached: tuple[int, pa.Array, pa.Array] = (0, empty, pc.sort_indices(empty))
+
+    def get(self, names: list[str]) -> tuple[pa.Array, pa.Array]:
+        count, array, order = self._cached
+        if count != len(names):
+            if count < len(names):  # convert only the names added since
+                array = pa.concat_arrays([array, pa.array(names[count:], pa.string())])
+            else:
+                array = pa.array(names, pa.string())
+            order = pc.sort_indices(array)  # stable: equal names stay in job_id order
+            self._cached = (len(names), array, order)
+        return array, order
+
+
 def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int],
-                now_ns: int) -> pa.Table:
+                now_ns: int, name_order: NameOrder) -> pa.Table:
     """Assemble the SPEC §3 table from copied columns, outside the loader lock."""
     n = len(columns["names"])
+    job_names, order = name_order.get(columns["names"])
     status = _buffer_array(columns["status"], pa.int8())
     left = _buffer_array(columns["dependencies_left"], pa.uint64())
     seqno = _buffer_array(columns["ready_seqno"], pa.uint64())
@@ -109,7 +134,7 @@ def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int]
 
     table = pa.Table.from_arrays(
         [
-            pa.array(columns["names"], pa.string()),
+            job_names,
             _job_ids(n),
             deps,
             left,
@@ -134,13 +159,10 @@ def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int]
         ],
         schema=SCHEMA,
     )
-    # Rows by (job, job_id): rows are in job_id order and Arrow's sort is stable.
+    # Rows by (job, job_id), without the removed ones.
     present = _buffer_array(columns["present"], pa.int8())
     if n and pc.min(present).as_py() == 0:
-        keep = pc.indices_nonzero(present)
-        order = keep.take(pc.sort_indices(table["job"].take(keep)))
-    else:
-        order = pc.sort_indices(table["job"])
+        order = order.filter(pc.equal(present.take(order), 1))
     return table.take(order)
 
 

@@ -220,3 +220,22 @@ def test_snapshot_is_consistent_while_16_threads_churn():
     assert not any(t.is_alive() for t in threads)
     assert snapshots == 40
     assert loader.snapshot().num_rows == 0
+
+
+def test_cached_names_and_order_follow_new_and_removed_jobs():
+    """Names and the sort order are cached between snapshots; they must track every change."""
+    with AsyncLoader([Pool("p", 1)], paused=True) as loader:
+        jobs = {}
+        rng = random.Random(5)
+        for round_ in range(6):
+            batch = [LoadJob(noop, name=f"job {rng.randrange(50)}") for _ in range(20)]
+            loader.schedule(batch)
+            jobs.update({job.job_id: job for job in batch})
+            if round_ % 2:
+                removed = rng.sample(sorted(jobs), 7)
+                loader.remove([jobs.pop(i) for i in removed])
+            for _ in range(2):  # the second snapshot reuses the cache
+                table = loader.snapshot()
+                got = list(zip(table["job"].to_pylist(), table["job_id"].to_pylist(),
+                               strict=True))
+                assert got == sorted((job.name, job_id) for job_id, job in jobs.items())
