@@ -200,7 +200,14 @@ def _refuse_by_first_word(text: str) -> None:
         return
     if word in _WRITE_COMMANDS:
         raise refuse(word)
-    raise NotImplemented_(f"{word} is not supported; use SELECT, DESCRIBE or SHOW TABLES")
+    if word in _OTHER_STATEMENTS:
+        raise NotImplemented_(f"{word} is not supported; use SELECT, DESCRIBE or SHOW TABLES")
+    raise syntax_error_at(text, tokens[0].start,
+                          "Expected one of: SELECT, WITH, DESCRIBE, SHOW, EXPLAIN")
+
+
+#: Real ClickHouse statements that this read-only session does not run (not syntax errors).
+_OTHER_STATEMENTS = {"CHECK", "EXISTS", "SET", "KILL", "WATCH", "UNDROP", "PARALLEL"}
 
 
 def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Translation:

@@ -61,6 +61,7 @@ def test_codes_and_messages(db, sql, cls, words):
     ("SELECT * FORM system.asynchronous_loader", 15, "system"),
     ("SELECT count( FROM system.asynchronous_loader", 27, "asynchronous_loader"),
     ("SELECT 1 +", 10, "+"),
+    ("SELEC job FROM system.asynchronous_loader", 1, "SELEC"),
     ("SELECT job\nFROM system.asynchronous_loader\nWHERE job = = 1", 56, "="),
 ])
 def test_syntax_error_position(db, sql, position, near):
