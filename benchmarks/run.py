@@ -15,7 +15,7 @@ import time
 
 from .common import Figure
 
-MODULES = ["throughput", "dag", "schedule", "snapshot", "cascade", "sql"]
+MODULES = ["throughput", "dag", "schedule", "snapshot", "cascade", "sql", "cli"]
 
 
 def format_table(figures: list[Figure]) -> str:
