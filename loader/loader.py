@@ -121,6 +121,7 @@ class AsyncLoader:
         self._shutdown = False
         self._current_priority: int | None = None
         self._last_ready_seqno = 0
+        self._finishing_worker_pool: PoolState | None = None  # see _enqueue
         self._idle = threading.Condition(self._lock)
         self._name_order = NameOrder()  # cached between snapshots; see snapshot.py
         self._log_failures = log_failures
@@ -359,6 +360,11 @@ class AsyncLoader:
         pool.push(self._last_ready_seqno, slot)
         if cols.enqueue_time[slot] == 0:
             cols.enqueue_time[slot] = time_ns() // 1000
+        if pool is self._finishing_worker_pool and pool.ready_count == 1:
+            # A worker of this pool is finishing a job and will take this one next: a new
+            # worker would find nothing to do (ClickHouse spawns it anyway, per its TODO).
+            # If that worker exits instead, its exit spawns what the queue needs.
+            return
         if self._can_spawn(pool):
             self._spawn(pool)
 
@@ -459,11 +465,15 @@ class AsyncLoader:
             with lock:
                 if slot >= 0:
                     pool.executing -= 1
-                    if error is None:
-                        self._jobs[slot].result = result
-                        self._finish_ok(slot)
-                    else:
-                        self._finish(slot, FAILED, error)
+                    self._finishing_worker_pool = pool
+                    try:
+                        if error is None:
+                            self._jobs[slot].result = result
+                            self._finish_ok(slot)
+                        else:
+                            self._finish(slot, FAILED, error)
+                    finally:
+                        self._finishing_worker_pool = None
                     slot, error, result = -1, None, None
                 if not self._can_worker_live(pool):
                     pool.workers -= 1
