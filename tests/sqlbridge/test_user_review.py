@@ -272,9 +272,9 @@ def test_unknown_function_error_names_what_the_user_wrote(db):
 @pytest.mark.xfail(strict=True, raises=QueryError, reason=(
     "Common ClickHouse functions are missing (Code: 46 UNKNOWN_FUNCTION or 43): toHour/"
     "toMinute, lengthUTF8, arrayExists, toUInt64OrZero, replaceRegexpOne, extractAll, "
-    "toUnixTimestamp64Micro, stddevPop, age. Each has a direct DuckDB equivalent "
-    "(hour, minute, length, list_any ..., try_cast, regexp_replace, regexp_extract_all, "
-    "epoch_us, stddev_pop, date_diff)."))
+    "toUnixTimestamp64Micro, stddevPop, age, now64, formatReadableQuantity. Each has a "
+    "direct DuckDB equivalent (hour, minute, length, list_any ..., try_cast, regexp_replace, "
+    "regexp_extract_all, epoch_us, stddev_pop, date_diff, now, format)."))
 @pytest.mark.parametrize("sql", [
     f"SELECT job, toHour(start_time), toMinute(start_time) FROM {T} ORDER BY job",
     f"SELECT job, lengthUTF8(job) FROM {T} ORDER BY job",
@@ -285,6 +285,8 @@ def test_unknown_function_error_names_what_the_user_wrote(db):
     f"SELECT job, toUnixTimestamp64Micro(schedule_time) FROM {T} ORDER BY job",
     f"SELECT stddevPop(elapsed) FROM {T}",
     f"SELECT job, age('second', start_time, finish_time) FROM {T} ORDER BY job",
+    f"SELECT count() FROM {T} WHERE schedule_time < now64()",
+    "SELECT formatReadableQuantity(1234567)",
 ])
 def test_common_clickhouse_functions(db, oracle, sql):
     _same(db, oracle, sql)
@@ -296,6 +298,43 @@ def test_common_clickhouse_functions(db, oracle, sql):
     "Fix: cast numbers()' arguments to BIGINT in the translation."))
 def test_numbers_with_a_float_literal(db, oracle):
     _same(db, oracle, "SELECT count() FROM numbers(1e6)")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bar(elapsed, 0, 4, 10) pads every bar with spaces to the full width ('\u2588\u258e' "
+    "followed by 8 spaces, and 10 spaces for 0); ClickHouse's bar() has no padding ('' for 0). "
+    "Trailing blanks change every text format's bytes and Pretty's column widths."))
+def test_bar_is_not_padded(db, oracle):
+    _same(db, oracle, f"SELECT job, bar(elapsed, 0, 4, 10) AS b FROM {T} ORDER BY job")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "An array subscript out of range on a literal array ([1][5], [1, 2][0]) is NULL typed "
+    "Nullable(Int32); ClickHouse answers the element type's default, 0 (UInt8), as it already "
+    "does here for a column (dependencies[5])."))
+def test_array_subscript_out_of_range_is_the_default(db, oracle):
+    _same(db, oracle, "SELECT [1][5] AS x, [1, 2][0] AS y")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "intDiv(1, 0) answers Code: 36 BAD_ARGUMENTS with DuckDB's advice 'Use TRY(...) ..., or "
+    "SET error_on_division_by_zero=false': SET is refused by the sandbox and TRY is not "
+    "ClickHouse. ClickHouse answers Code: 153 ILLEGAL_DIVISION 'Division by zero'."))
+def test_integer_division_by_zero_is_illegal_division(db):
+    with pytest.raises(QueryError) as e:
+        db.run("SELECT intDiv(1, 0)")
+    assert e.value.code == 153
+    assert "SET " not in str(e.value)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "A result column named after an expression with a backslash in a string literal loses "
+    "the escaping: extract(exception, 'Code: (\\\\d+)') is named with one backslash "
+    "where ClickHouse keeps the literal as written (two), so TSVWithNames/JSON headers differ "
+    "(likewise 'a\\tb' becomes a real tab in the name)."))
+def test_expression_names_keep_literal_escapes(db, oracle):
+    sql = f"SELECT extract(exception, 'Code: (\\\\d+)') FROM {T} ORDER BY job_id LIMIT 1"
+    assert db.run(sql, "TSVWithNames") == oracle(sql, "TSVWithNames")
 
 
 # --------------------------------------------------------------------- verified: works --
