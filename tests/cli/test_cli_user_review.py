@@ -80,6 +80,23 @@ def test_unknown_time_zone_message_is_ours(asl):
     assert "Not implemented" not in proc.stderr
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "`asl sql 'SELECT 1'` (no source) answers 'Use one of: --demo ..., --connect URL (a "
+    "running asl endpoint), --history FILE (a recorded job history (sqlbridge.record_history))'"
+    ": two of the three advertised sources fail at once ('this version does not have yet'), "
+    "and sqlbridge.record_history does not exist. `asl --help` and `asl sql --help` describe "
+    "--connect/--history as working too. Until they exist, the hint and help should offer "
+    "--demo only (or mark the others 'not available yet')."))
+def test_no_source_hint_offers_only_what_exists(asl):
+    import sqlbridge
+
+    proc = asl("sql", "SELECT 1")
+    assert proc.returncode == 2
+    if not hasattr(sqlbridge, "record_history"):
+        assert "record_history" not in proc.stderr
+    assert "--history" not in proc.stderr or "not" in proc.stderr.split("--history")[1][:80]
+
+
 # ---------------------------------------------------------------------- verified: works --
 
 
