@@ -62,6 +62,32 @@ def _same(db, oracle, sql: str) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
+    "Two arrayJoin() calls in one SELECT are zipped (DuckDB unnest) instead of multiplied: "
+    "`SELECT job, arrayJoin(dependencies) AS d, arrayJoin([10, 20]) AS k` gives 14 rows, "
+    "including the five jobs without dependencies with d = NULL and only two of the four "
+    "(d, k) pairs for startup db.c; ClickHouse gives the 6-row Cartesian product (each "
+    "arrayJoin is its own ARRAY JOIN) and drops jobs whose array is empty. Silent wrong "
+    "answer. Fix: translate each arrayJoin into its own cross join over unnest, or refuse "
+    "several in one SELECT with NOT_IMPLEMENTED."))
+def test_two_array_joins_multiply(db, oracle):
+    _same(db, oracle, f"SELECT job, arrayJoin(dependencies) AS d, arrayJoin([10, 20]) AS k "
+                      f"FROM {T} ORDER BY job, d, k")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "`SELECT job FROM system.asynchronous_loader SAMPLE 0.5` silently returns no rows (it "
+    "becomes DuckDB's TABLESAMPLE (0.5 ROWS), i.e. zero rows); SAMPLE 1 returns one random "
+    "row. ClickHouse refuses: Code: 141 SAMPLING_NOT_SUPPORTED 'Storage "
+    "system.asynchronous_loader doesn't support sampling'. Silent wrong answer. Fix: refuse "
+    "SAMPLE in the ClickHouse dialect (or translate SAMPLE k as a fraction, k*100 PERCENT)."))
+@pytest.mark.parametrize("sql", [f"SELECT job FROM {T} SAMPLE 0.5",
+                                 f"SELECT job FROM {T} SAMPLE 1"])
+def test_sample_is_refused_like_clickhouse(db, sql):
+    with pytest.raises(QueryError):
+        db.run(sql)
+
+
+@pytest.mark.xfail(strict=True, reason=(
     "Subtracting two DateTime64 columns (finish_time - start_time, the natural way to get a "
     "duration) gives DuckDB INTERVAL text typed Nullable(String): '00:00:01.500000'. "
     "ClickHouse answers Nullable(Decimal(18, 6)) seconds: 1.5. Fix: translate DateTime64 minus "
@@ -153,12 +179,14 @@ def test_settings_clause_is_honoured_or_refused(db, oracle, sql):
 @pytest.mark.xfail(strict=True, raises=SyntaxError_, reason=(
     "Valid ClickHouse clauses are reported as Code: 62 SYNTAX_ERROR ('syntax error at or near "
     "\"WITH\"/\"GLOBAL\"'), which tells the user their SQL is wrong. The README says WITH "
-    "TOTALS is refused with NOT_IMPLEMENTED; WITH ROLLUP, LIMIT ... WITH TIES and GLOBAL IN "
+    "TOTALS is refused with NOT_IMPLEMENTED; WITH ROLLUP, LIMIT ... WITH TIES, ORDER BY ... "
+    "WITH FILL and GLOBAL IN "
     "should either work (DuckDB has ROLLUP and IN) or be NOT_IMPLEMENTED too."))
 @pytest.mark.parametrize("sql", [
     f"SELECT pool, count() AS c FROM {T} GROUP BY pool WITH ROLLUP ORDER BY pool",
     f"SELECT job, elapsed FROM {T} ORDER BY elapsed DESC LIMIT 1 WITH TIES",
     f"SELECT count() FROM {T} WHERE job GLOBAL IN ('load db.a')",
+    f"SELECT job_id FROM {T} ORDER BY job_id WITH FILL",
 ])
 def test_valid_clickhouse_is_not_a_syntax_error(db, oracle, sql):
     try:
