@@ -122,6 +122,16 @@ def interrupt_main_when(predicate, what: str):
         signal.signal(signal.SIGUSR1, previous)
 
 
+def main_is_in(function: str) -> bool:
+    """Is the main thread currently inside a call of ``function`` (by code name)?"""
+    frame = sys._current_frames().get(threading.main_thread().ident)
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return True
+        frame = frame.f_back
+    return False
+
+
 # =============================================================================================
 # Demonstrated bugs
 # =============================================================================================
@@ -612,6 +622,40 @@ def test_failed_thread_start_leaks_a_phantom_worker(monkeypatch):
         assert shutdown_quietly(loader), "shutdown hangs: the phantom worker is still counted"
 
 
+@pytest.mark.xfail(
+    reason="engine bug (SPEC 2: wait_all 'raises LogicalError (never hangs) when jobs are "
+    "pending but no worker can run them'): while paused, a running job that waits on its "
+    "queued child keeps a suspended worker alive, so wait_all() sees workers > 0 and waits "
+    "for ever instead of raising; suspended workers cannot run anything",
+    strict=True,
+)
+def test_wait_all_while_paused_with_only_a_suspended_worker_hangs(make_loader, syncs):
+    loader = make_loader(1, paused=False)
+    started, go = syncs.event(), syncs.event()
+    child = LoadJob(noop, name="child")
+
+    def parent_func(loader, job):
+        started.set()
+        go.wait(TIMEOUT)
+        loader.schedule(child)
+        loader.wait(child, timeout=3 * SHORT)  # bounded: ends the test's stall
+
+    parent = LoadJob(parent_func, name="parent")
+    loader.schedule(parent)
+    assert started.wait(TIMEOUT)
+    pauser, pause_outcome = run_in_thread(loader.pause, name="review-pause")
+    wait_until(lambda: not loader.is_running, what="pause() requested")
+    go.set()
+    wait_until(lambda: child.waiters_count == 1, what="parent waits on its child")
+    try:
+        with pytest.raises(LogicalError):
+            loader.wait_all(timeout=SHORT)
+    finally:
+        join_thread(pauser, pause_outcome)  # returns once the parent's wait timed out
+        loader.unpause()
+        loader.wait(child, timeout=TIMEOUT)
+
+
 # =============================================================================================
 # Checked and found right
 # =============================================================================================
@@ -911,3 +955,98 @@ def test_shutdown_cancels_a_child_a_running_job_waits_for(make_loader, syncs):
     assert parent.status == LoadStatus.OK and dep.status == LoadStatus.OK
     assert child.status == LoadStatus.CANCELED
     assert loader.pool_snapshot().to_pylist()[0]["workers"] == 0
+
+
+def test_inheritance_reaches_every_dependency_scheduled_in_the_same_call(make_loader):
+    """New jobs are linked in pre-order; a diamond whose high-priority root is linked last
+    still raises the shared dependency and its own dependencies."""
+    loader = make_loader((1, 0), (1, 1))
+    e = LoadJob(noop, name="e", pool=1)
+    d = LoadJob(noop, name="d", pool=1, dependencies=[e])
+    low_root = LoadJob(noop, name="low_root", pool=1, dependencies=[d])
+    high_root = LoadJob(noop, name="high_root", pool=0, dependencies=[d])
+    loader.schedule([low_root, high_root])
+    pools = {row["job"]: row["pool_id"] for row in loader.snapshot().to_pylist()}
+    assert pools == {"e": 0, "d": 0, "low_root": 1, "high_root": 0}
+    execution = {row["job"]: row["execution_pool_id"] for row in loader.snapshot().to_pylist()}
+    assert execution == {"e": 1, "d": 1, "low_root": 1, "high_root": 0}
+
+
+def test_ready_job_moved_through_two_pools_runs_once_with_its_seqno(make_loader):
+    loader = make_loader((1, 0), (1, 1), (1, 2))
+    runs = Recorder()
+
+    def record(loader, job):
+        runs.add((job.name, job.execution_pool_id))
+
+    jobs = [LoadJob(record, name=f"j{i}", pool=2) for i in range(3)]
+    loader.schedule(jobs)
+    before = {r["job"]: r["ready_seqno"] for r in loader.snapshot().to_pylist()}
+    loader.prioritize(jobs[1], 1)
+    loader.prioritize(jobs[1], 0)
+    after = {r["job"]: r for r in loader.snapshot().to_pylist()}
+    assert after["j1"]["ready_seqno"] == before["j1"] and after["j1"]["pool_id"] == 0
+    assert [r["is_ready"] for r in after.values()] == [1, 1, 1]
+    assert loader.pool_snapshot().column("ready_jobs").to_pylist() == [1, 0, 2]
+    loader.unpause()
+    loader.wait_all(timeout=TIMEOUT)
+    assert sorted(runs.snapshot()) == [("j0", 2), ("j1", 0), ("j2", 2)]
+
+
+def test_removing_a_finished_dependency_does_not_touch_its_pending_dependent(make_loader):
+    loader = make_loader(1, paused=False)
+    dep = LoadJob(noop, name="dep")
+    loader.schedule(dep)
+    loader.wait(dep, timeout=TIMEOUT)
+    loader.remove([dep])
+    dependent = LoadJob(lambda loader, job: "ran", name="dependent", dependencies=[dep])
+    loader.schedule(dependent)
+    assert loader.wait(dependent, timeout=TIMEOUT) == "ran"
+    row = [r for r in loader.snapshot().to_pylist()]
+    assert [r["job"] for r in row] == ["dependent"] and row[0]["dependencies"] == [dep.job_id]
+
+
+def test_ctrl_c_in_wait_all_can_be_retried(make_loader, syncs):
+    loader = make_loader(1, paused=False)
+    release = syncs.event()
+    job = LoadJob(lambda loader, job: release.wait(TIMEOUT), name="slow")
+    loader.schedule(job)
+    wait_until(lambda: job.start_time is not None, what="job started")
+    with (
+        interrupt_main_when(lambda: main_is_in("wait_all"), "main in wait_all()"),
+        pytest.raises(Interrupted),
+    ):
+        loader.wait_all(timeout=TIMEOUT)
+    release.set()
+    loader.wait_all(timeout=TIMEOUT)
+    assert job.status == LoadStatus.OK
+
+
+def test_parent_suspended_on_a_child_is_released_when_the_child_is_removed(make_loader, syncs):
+    loader = make_loader((1, 0), (1, 1), paused=False)
+    gate, waiting = syncs.event(), syncs.event()
+    outcome = Recorder()
+    blocker = LoadJob(lambda loader, job: gate.wait(TIMEOUT), name="blocker", pool=1)
+    child = LoadJob(noop, name="child", dependencies=[blocker])
+
+    def parent_func(loader, job):
+        loader.schedule(child)
+        waiting.set()
+        try:
+            loader.wait(child, timeout=TIMEOUT)
+        except AsyncLoadWaitFailed as error:
+            outcome.add(str(error))
+
+    parent = LoadJob(parent_func, name="parent")
+    loader.schedule(blocker)
+    wait_until(lambda: blocker.start_time is not None, what="blocker started")
+    loader.schedule(parent)
+    assert waiting.wait(TIMEOUT)
+    wait_until(lambda: child.waiters_count == 1, what="parent waits")
+    assert loader.suspended_workers_count(0) == 1
+    loader.remove([child])
+    wait_until(lambda: parent.status == LoadStatus.OK, what="parent released")
+    assert "Load job 'child' canceled" in outcome.snapshot()[0]
+    assert loader.suspended_workers_count(0) == 0
+    gate.set()
+    loader.wait_all(timeout=TIMEOUT)
