@@ -300,7 +300,7 @@ def test_unknown_function_error_names_what_the_user_wrote(db):
 @pytest.mark.xfail(strict=True, raises=QueryError, reason=(
     "Common ClickHouse functions are missing (Code: 46 UNKNOWN_FUNCTION or 43): toHour/"
     "toMinute, lengthUTF8, arrayExists, toUInt64OrZero, replaceRegexpOne, extractAll, "
-    "toUnixTimestamp64Micro, stddevPop, age, now64, formatReadableQuantity. Each has a "
+    "toUnixTimestamp64Micro, stddevPop, age, now64, formatReadableQuantity, toYear. Each has a "
     "direct DuckDB equivalent (hour, minute, length, list_any ..., try_cast, regexp_replace, "
     "regexp_extract_all, epoch_us, stddev_pop, date_diff, now, format)."))
 @pytest.mark.parametrize("sql", [
@@ -315,6 +315,7 @@ def test_unknown_function_error_names_what_the_user_wrote(db):
     f"SELECT job, age('second', start_time, finish_time) FROM {T} ORDER BY job",
     f"SELECT count() FROM {T} WHERE schedule_time < now64()",
     "SELECT formatReadableQuantity(1234567)",
+    f"SELECT job, toYear(schedule_time), toMonth(schedule_time) FROM {T} ORDER BY job",
 ])
 def test_common_clickhouse_functions(db, oracle, sql):
     _same(db, oracle, sql)
