@@ -33,6 +33,8 @@ class AsyncLoadError(Exception):
     name: str = "UNKNOWN"
 
     def __init__(self, message: str) -> None:
+        if not isinstance(message, str):
+            message = str(message)
         super().__init__(message)
         self.message = message
 
@@ -122,12 +124,12 @@ def format_exception(error: BaseException) -> str:
     Our own errors print as ``Code: N. message. (NAME)``; any other exception as
     ``ValueError: boom``.  Either way the text is bounded.
     """
-    if isinstance(error, AsyncLoadError):
-        return _bounded(str(error), 4 * MAX_CAUSE_CHARS)
     try:
         text = str(error)
-    except Exception:  # a broken __str__ must not break failure handling
+    except Exception:  # a broken __str__ (or message) must not break failure handling
         text = f"<unprintable {type(error).__name__}>"
+    if isinstance(error, AsyncLoadError):
+        return _bounded(text, 4 * MAX_CAUSE_CHARS)
     text = _bounded(text, MAX_CAUSE_CHARS)
     name = type(error).__name__
     return f"{name}: {text}" if text else name

@@ -83,6 +83,18 @@ PROGRESS_EACH_JOBS = 256
 PROGRESS_EACH_SECONDS = 5.0
 
 
+def _log(level: int, message: str, *args: object, **kwargs: Any) -> None:
+    """Log, but never let a broken handler break the loader.
+
+    Many of these calls run under the loader lock or in a worker between a job and its
+    bookkeeping: an exception escaping from a handler there would leave a job PENDING for ever.
+    """
+    try:
+        logger.log(level, message, *args, **kwargs)
+    except Exception:  # noqa: BLE001 - the handler's problem, not the loader's
+        pass
+
+
 def _now_us() -> int:
     return time.time_ns() // 1000
 
@@ -119,6 +131,7 @@ class AsyncLoader:
         self._finished = 0  # finished jobs not yet removed
         self._is_running = not paused
         self._shutdown = False
+        self._shutdown_jobs: list[LoadJob] = []  # what shutdown() is removing
         self._current_priority: int | None = None
         self._last_ready_seqno = 0
         self._finishing_worker_pool: PoolState | None = None  # see _enqueue
@@ -225,13 +238,13 @@ class AsyncLoader:
             self._jobs.extend(new)
             self._dependents.extend([None] * len(new))
             self._scheduled += len(new)
-            if self._log_events:
-                for job in new:
-                    logger.debug("Schedule load job '%s' into %s", job.name,
-                                 self._pools[job._pool].name)
             after_failure = self._link(new)
             if after_failure:
                 self._apply_finished_dependencies(after_failure)
+            if self._log_events:
+                for job in new:
+                    _log(logging.DEBUG, "Schedule load job '%s' into %s", job.name,
+                         self._pools[job._pool].name)
 
     def _resolve_pools(self, jobs: list[LoadJob]) -> tuple[list[int], list[int]]:
         """Each job's current and initial pool as ids; raises UnknownPool before any change."""
@@ -390,6 +403,8 @@ class AsyncLoader:
         stack = [job]
         while stack:
             job = stack.pop()
+            if job._loader is not None and job._loader is not self:
+                continue  # another loader's job: schedule() will refuse the graph anyway
             slot = job._slot
             if slot >= 0:
                 old = self._pools[cols.pool_id[slot]]
@@ -408,7 +423,8 @@ class AsyncLoader:
             else:
                 job._pool = new_pool
             if self._log_events:
-                logger.debug("Prioritize load job '%s': %s -> %s", job.name, old.name, target.name)
+                _log(logging.DEBUG, "Prioritize load job '%s': %s -> %s", job.name, old.name,
+                     target.name)
             stack.extend(job._dependencies)
 
     # -- workers and the priority gate ----------------------------------------------------
@@ -430,23 +446,31 @@ class AsyncLoader:
 
     def _spawn(self, pool: PoolState) -> None:
         if self._log_events and self._current_priority != pool.priority:
-            logger.debug("Change current priority: %s -> %s",
+            _log(logging.DEBUG, "Change current priority: %s -> %s",
                          "none" if self._current_priority is None else self._current_priority,
                          pool.priority)
         self._current_priority = pool.priority
         pool.workers += 1
         if self._log_events:
-            logger.debug("Spawn loader worker #%d in %s", pool.workers, pool.name)
+            _log(logging.DEBUG, "Spawn loader worker #%d in %s", pool.workers, pool.name)
         thread = threading.Thread(
             target=self._worker, args=(pool,), name=f"asl-{pool.name}", daemon=True
         )
-        thread.start()
+        try:
+            thread.start()
+        except Exception as exc:  # out of threads or memory: roll back, as ClickHouse does
+            pool.workers -= 1
+            if pool.workers == 0 and not any(p.workers for p in self._pools):
+                self._current_priority = None
+            self._idle.notify_all()
+            _log(logging.WARNING, "Cannot spawn a loader worker in %s: %s; the pool's ready "
+                 "jobs wait for a running worker or the next spawn", pool.name, exc)
 
     def _update_current_priority_and_spawn(self) -> None:
         active = [p.priority for p in self._pools if p.workers or p.ready_count]
         priority = min(active) if active else None
         if self._log_events and priority != self._current_priority:
-            logger.debug("Change current priority: %s -> %s",
+            _log(logging.DEBUG, "Change current priority: %s -> %s",
                          "none" if self._current_priority is None else self._current_priority,
                          "none" if priority is None else priority)
         self._current_priority = priority
@@ -478,7 +502,7 @@ class AsyncLoader:
                 if not self._can_worker_live(pool):
                     pool.workers -= 1
                     if self._log_events:
-                        logger.debug("Stop worker in %s", pool.name)
+                        _log(logging.DEBUG, "Stop worker in %s", pool.name)
                     if pool.workers == 0:
                         self._update_current_priority_and_spawn()
                     self._idle.notify_all()
@@ -492,7 +516,7 @@ class AsyncLoader:
                 pool.executing += 1
                 func = job._func
                 if self._log_events:
-                    logger.debug("Execute load job '%s' in %s", job.name, pool.name)
+                    _log(logging.DEBUG, "Execute load job '%s' in %s", job.name, pool.name)
             context.job = job
             try:
                 result = func(self, job)
@@ -500,7 +524,7 @@ class AsyncLoader:
                 error = AsyncLoadFailed(f"Load job '{job.name}' failed: {format_exception(exc)}")
                 error.__cause__ = exc
                 if self._log_failures:
-                    logger.error("Load job '%s' failed", job.name, exc_info=exc)
+                    _log(logging.ERROR, "Load job '%s' failed", job.name, exc_info=exc)
             finally:
                 context.job = None
             del job, func
@@ -508,7 +532,7 @@ class AsyncLoader:
     # -- finishing and cancellation -------------------------------------------------------
     def _call_policy(self, job: LoadJob, failed: LoadJob) -> BaseException | None:
         try:
-            return job._dependency_failure(job, failed)
+            reason = job._dependency_failure(job, failed)
         except Exception as exc:  # a broken policy must not break the loader
             reason = AsyncLoadCanceled(
                 f"Load job '{job.name}' canceled: its dependency_failure policy raised "
@@ -516,6 +540,12 @@ class AsyncLoader:
             )
             reason.__cause__ = exc
             return reason
+        if reason is None or isinstance(reason, BaseException):
+            return reason
+        return AsyncLoadCanceled(
+            f"Load job '{job.name}' canceled: its dependency_failure policy returned "
+            f"{type(reason).__name__} {reason!r:.200}, not an exception or None"
+        )
 
     def _mark_finished(
         self, slot: int, status: int, error: BaseException | None
@@ -526,14 +556,14 @@ class AsyncLoader:
         if seqno:  # canceled while in a ready queue
             self._pools[cols.pool_id[slot]].discard()
             cols.ready_seqno[slot] = 0
-        cols.status[slot] = status
+        if error is not None:  # before the status: lock-free readers see both or neither
+            job._error = error
+            cols.errors[slot] = error
         cols.dependencies_left[slot] = 0
         cols.finish_time[slot] = time_ns() // 1000
         if cols.start_ns[slot]:
             cols.elapsed_ns[slot] = max(1, perf_counter_ns() - cols.start_ns[slot])
-        if error is not None:
-            job._error = error
-            cols.errors[slot] = error
+        cols.status[slot] = status
         job._func = None
         job._dependency_failure = None
         if cols.waiters[slot] == 0:
@@ -541,7 +571,8 @@ class AsyncLoader:
         if job._cond is not None:
             job._cond.notify_all()
         if self._log_events:
-            logger.debug("Finish load job '%s' with status %s", job.name, _STATUS_NAMES[status])
+            _log(logging.DEBUG, "Finish load job '%s' with status %s", job.name,
+                 _STATUS_NAMES[status])
         self._scheduled -= 1
         self._finished += 1
         dependents = self._dependents[slot]
@@ -613,7 +644,7 @@ class AsyncLoader:
             or now - self._last_progress_log >= PROGRESS_EACH_SECONDS
         ):
             self._last_progress_log = now
-            logger.info("Processed: %.1f%%", processed * 100.0 / total)
+            _log(logging.INFO, "Processed: %.1f%%", processed * 100.0 / total)
 
     # -- waiting --------------------------------------------------------------------------
     def wait(self, job: LoadJob, *, no_throw: bool = False, timeout: float | None = None) -> Any:
@@ -665,6 +696,7 @@ class AsyncLoader:
                 # The waiting worker cannot run the job itself: spawn a stand-in.
                 suspended = waiter_pool
                 waiter_pool.suspended_workers += 1
+                self._idle.notify_all()  # wait_all() re-checks whether anything can still run
                 if self._can_spawn(waiter_pool):
                     self._spawn(waiter_pool)
             elif self._can_spawn(waiter_pool):
@@ -673,7 +705,7 @@ class AsyncLoader:
             if cols.status[slot] != PENDING:
                 return
             if self._log_events:
-                logger.debug("Wait load job '%s' in %s", job.name,
+                _log(logging.DEBUG, "Wait load job '%s' in %s", job.name,
                              self._pools[cols.pool_id[slot]].name)
             if job.on_waiters_increment is not None:
                 job.on_waiters_increment(job)  # may raise to refuse the wait
@@ -723,7 +755,13 @@ class AsyncLoader:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while self._scheduled or any(p.workers for p in self._pools):
-                if self._scheduled and not any(p.workers for p in self._pools):
+                # Suspended workers wait on other jobs and run nothing; while paused no
+                # stand-in may start, so they count as no worker at all.
+                runnable = any(
+                    p.workers > (0 if self._is_running else p.suspended_workers)
+                    for p in self._pools
+                )
+                if self._scheduled and not runnable:
                     names = ", ".join(
                         self._columns.names[s] for s in self._pending_slots(limit=10)
                     )
@@ -801,6 +839,7 @@ class AsyncLoader:
         self._refuse_from_own_job("pause")
         with self._lock:
             self._is_running = False
+            self._idle.notify_all()  # wait_all() re-checks whether anything can still run
             while any(p.workers for p in self._pools):
                 self._idle.wait()
 
@@ -823,10 +862,17 @@ class AsyncLoader:
         with self._lock:
             self._shutdown = True
             self._is_running = False
-            pending = [self._jobs[s] for s in range(len(self._jobs))
-                       if self._columns.status[s] == PENDING and self._columns.present[s]]
+            self._idle.notify_all()
+            # Remembered, so that a shutdown() retried after an interrupted one (Ctrl-C, a
+            # waiter hook refusing) still erases what the first one canceled.
+            self._shutdown_jobs.extend(
+                self._jobs[s] for s in range(len(self._jobs))
+                if self._columns.status[s] == PENDING and self._columns.present[s]
+            )
+            pending = list(self._shutdown_jobs)
         self.remove(pending)
         with self._lock:
+            self._shutdown_jobs.clear()
             while any(p.workers for p in self._pools):
                 self._idle.wait()
 

@@ -51,9 +51,10 @@ class LoadTask:
     def remove(self) -> None:
         """Cancel pending jobs, wait for running ones, and drop them all from the table."""
         if self._jobs:
-            jobs = self.jobs
+            # Forget the jobs only once they are removed: an interrupted remove() (Ctrl-C, a
+            # waiter hook refusing) can be retried.
+            self.loader.remove(self.jobs)
             self._jobs, self._goals = {}, {}
-            self.loader.remove(jobs)
 
     def merge(self, other: LoadTask) -> None:
         """Move every job and goal of ``other`` into this task; ``other`` ends up empty."""
