@@ -11,8 +11,22 @@ from __future__ import annotations
 import os
 
 import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
 
 T = "system.asynchronous_loader"
+
+
+@pytest.fixture
+def run():
+    """``asl ARGS`` in-process (click's CliRunner): much faster than a subprocess."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(cli, list(args), input=input, env={"ASL_URL": None, "TZ": "UTC"})
+
+    return invoke
 
 
 def _clean_error(proc) -> bool:
@@ -41,10 +55,10 @@ def test_graph_to_an_unwritable_path_is_a_clean_error(asl, tmp_path):
     "takes only dot|svg|png|pdf, yet a .gif (or any unknown) extension silently writes SVG "
     "bytes into startup.gif and exits 0 (\"wrote startup.gif (... bytes, svg)\"). It should "
     "refuse the extension (exit 2, naming dot/svg/png/pdf) or need an explicit -f."))
-def test_graph_refuses_an_output_extension_it_cannot_write(asl, tmp_path):
+def test_graph_refuses_an_output_extension_it_cannot_write(run, tmp_path):
     target = tmp_path / "startup.gif"
-    proc = asl("graph", "--demo", "--collapse", "-o", str(target))
-    assert proc.returncode == 2
+    done = run("graph", "--demo", "--collapse", "-o", str(target))
+    assert done.exit_code == 2
     assert not target.exists()
 
 
@@ -84,24 +98,35 @@ def test_no_source_hint_offers_only_what_exists(asl):
     assert "--history" not in proc.stderr or "not" in proc.stderr.split("--history")[1][:80]
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "`asl graph --demo --depth 2 -f dot` (and --direction without --job) silently ignores the "
+    "option and draws the whole capped graph, exit 0; --help documents both as 'With --job: "
+    "...'. It should be a usage error (exit 2: '--depth needs --job')."))
+def test_graph_depth_without_job_is_a_usage_error(run):
+    done = run("graph", "--demo", "--depth", "2", "-f", "dot")
+    assert done.exit_code == 2
+    assert "--job" in done.stderr
+
+
 # ---------------------------------------------------------------------- verified: works --
 
 
 @pytest.mark.parametrize("args", [
     ("sql", "--demo", f"SELECT status, count() FROM {T} GROUP BY status"),
+    ("query", "--demo", "failures", "--format", "Vertical"),
     ("query", "--show", "ready_queue"),
     ("query", "--demo", "--list"),
 ])
-def test_readme_and_help_commands_run_as_written(asl, args):
-    proc = asl(*args)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout
+def test_readme_and_help_commands_run_as_written(run, args):
+    done = run(*args)
+    assert done.exit_code == 0, done.output
+    assert done.stdout
 
 
-def test_query_list_names_what_the_readme_promises(asl):
-    proc = asl("query", "--list")
-    assert proc.returncode == 0
-    names = {line.split()[0] for line in proc.stdout.splitlines() if line.strip()}
+def test_query_list_names_what_the_readme_promises(run):
+    done = run("query", "--list")
+    assert done.exit_code == 0
+    names = {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
     assert {"running", "blocked", "ready_queue", "failures", "failure_impact", "slowest",
             "wait_time", "summary", "boosts", "progress", "databases", "waiters",
             "job"} <= names
@@ -115,11 +140,11 @@ def test_a_failing_statement_stops_the_script_with_exit_1(asl):
     assert _clean_error(proc)
 
 
-def test_a_sandbox_refusal_exits_1_with_code_164(asl):
-    proc = asl("sql", "--demo", "SELECT * FROM file('/etc/passwd')")
-    assert proc.returncode == 1
-    assert proc.stderr.startswith("Code: 164."), proc.stderr
-    assert proc.stdout == ""
+def test_a_sandbox_refusal_exits_1_with_code_164(run):
+    done = run("sql", "--demo", "SELECT * FROM file('/etc/passwd')")
+    assert done.exit_code == 1
+    assert done.stderr.startswith("Code: 164."), done.stderr
+    assert done.stdout == ""
 
 
 @pytest.mark.parametrize("args", [
