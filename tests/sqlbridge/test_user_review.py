@@ -40,9 +40,9 @@ def oracle(tmp_path_factory):
               f"CAST(dependencies, 'Array(UInt64)') AS dependencies, {times}) "
               f"FROM file('{path}', Parquet))")
 
-    def run(sql: str, fmt: str = "JSONCompact", settings: str = "") -> dict | str:
+    def run(sql: str, fmt: str = "JSONCompact", zone: str = "UTC") -> dict | str:
         sql = sql.replace(T, source)
-        tail = f" SETTINGS session_timezone = 'UTC', output_format_pretty_color = 0{settings}"
+        tail = f" SETTINGS session_timezone = '{zone}', output_format_pretty_color = 0"
         if " SETTINGS " in sql:  # the statement brings its own SETTINGS clause
             tail = ""
         out = chdb.query(f"{sql}{tail} FORMAT {fmt}", fmt).bytes()
@@ -451,6 +451,46 @@ def test_unknown_time_zone_message_is_ours():
         sqlbridge.connect(FakeLoader(), time_zone="Mars/Base")
     assert "Mars/Base" in str(e.value)
     assert "Not implemented" not in str(e.value)
+
+
+def _same_in_zone(oracle, sql: str, zone: str = "Asia/Kathmandu") -> None:
+    with sqlbridge.connect(FakeLoader(), time_zone=zone) as session:
+        try:
+            got = session.run(sql, "TSV")
+        except QueryError as e:
+            got = str(e)
+    assert got == oracle(sql, "TSV", zone=zone)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "In a session zone that is not a whole hour from UTC (Asia/Kathmandu, +05:45), "
+    "toStartOfInterval(start_time, INTERVAL 1 hour) buckets in UTC and prints "
+    "'2026-11-22 11:45:00.000000'; ClickHouse buckets in the session zone: "
+    "'2026-11-22 12:00:00'. Silent wrong bucket (toStartOfHour is right)."))
+def test_to_start_of_interval_in_the_session_zone(oracle):
+    _same_in_zone(oracle, f"SELECT job, toStartOfInterval(start_time, INTERVAL 1 hour) "
+                          f"FROM {T} WHERE job = 'load db.a'")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "toDateTime(start_time, 'UTC') ignores its time zone argument: in an Asia/Kathmandu "
+    "session it prints '2026-11-22 12:38:58'; ClickHouse prints the UTC wall time "
+    "'2026-11-22 06:53:58'. toTimeZone(start_time, 'UTC') is UNKNOWN_FUNCTION."))
+@pytest.mark.parametrize("sql", [
+    f"SELECT toDateTime(start_time, 'UTC') FROM {T} WHERE job = 'load db.a'",
+    f"SELECT toTimeZone(start_time, 'UTC') FROM {T} WHERE job = 'load db.a'",
+])
+def test_explicit_time_zone_argument(oracle, sql):
+    _same_in_zone(oracle, sql)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "formatDateTime(start_time, '%F %T') fails with Code: 36 'Failed to parse format "
+    "specifier %F %T: Unrecognized format for strftime/strptime: %F'; ClickHouse supports %F "
+    "(%Y-%m-%d) and %T (%H:%M:%S) and prints '2026-11-22 12:38:58' in that session."))
+def test_format_date_time_f_and_t(oracle):
+    _same_in_zone(oracle, f"SELECT formatDateTime(start_time, '%F %T') FROM {T} "
+                          "WHERE job = 'load db.a'")
 
 
 # --------------------------------------------------------------------- verified: works --
