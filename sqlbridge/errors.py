@@ -101,3 +101,21 @@ class BadQueryParameter(QueryError):
 
 class NotAnAggregate(QueryError):
     code, name, http_status = 215, "NOT_AN_AGGREGATE", 400
+
+
+class TooDeepAst(QueryError):
+    """An expression nested deeper than the translator (sqlglot, Python recursion) can walk."""
+
+    code, name, http_status = 167, "TOO_DEEP_AST", 400
+
+
+class SamplingNotSupported(QueryError):
+    code, name, http_status = 141, "SAMPLING_NOT_SUPPORTED", 400
+
+
+class IllegalDivision(QueryError):
+    code, name, http_status = 153, "ILLEGAL_DIVISION", 400
+
+
+class UnknownSetting(QueryError):
+    code, name, http_status = 115, "UNKNOWN_SETTING", 400

@@ -53,7 +53,7 @@ import pyarrow as pa
 
 from sqlbridge import catalog, sandbox
 from sqlbridge.duckdb_errors import from_duckdb
-from sqlbridge.errors import QueryError, SessionClosed, SyntaxError_
+from sqlbridge.errors import QueryError, SessionClosed, SyntaxError_, TooDeepAst
 from sqlbridge.resulttypes import decorate, type_name_macros
 from sqlbridge.split import split_statements
 from sqlbridge.timezone import local_time_zone
@@ -207,7 +207,10 @@ class Session:
 
     def translate(self, sql: str, *, count_before_limit: bool = False) -> Translation:
         """What ``sql`` (one statement) becomes in DuckDB; for debugging and tests."""
-        return _translate_one(sql, self.dialect, count_before_limit)
+        try:
+            return _translate_one(sql, self.dialect, count_before_limit)
+        except RecursionError:  # sqlglot parses and walks trees recursively
+            raise too_deep() from None
 
     def query(self, sql: str) -> pa.Table:
         """Run one statement and return its result; a FORMAT clause is accepted and ignored."""
@@ -271,6 +274,8 @@ class Session:
                                   position=t.position) from None
             except QueryError:
                 raise
+            except RecursionError:  # the sandbox reads DuckDB's (deeply nested) JSON of the AST
+                raise too_deep() from None
             except Exception as e:  # a loader's snapshot() failing inside the scan, say
                 raise QueryError(f"{type(e).__name__}: {e}") from e
             finally:
@@ -311,6 +316,15 @@ def _translate_one(sql: str, dialect: str, count_before_limit: bool) -> Translat
         raise SyntaxError_("Multi-statements are not allowed (run them one by one, or "
                            "split them with Session.statements)")
     return translate(pieces[0].text, dialect, count_before_limit=count_before_limit)
+
+
+def too_deep() -> TooDeepAst:
+    """ClickHouse refuses an expression nested over ``max_ast_depth`` (1000) with code 167;
+    here the limit is Python's recursion (a sum of ~500 terms), reached in sqlglot or in the
+    sandbox's walk of DuckDB's parse tree. Nothing is left half-done: the session stays usable."""
+    return TooDeepAst("AST is too deep: the expression nests too many operators or parentheses. "
+                      "Maximum depth is about 500 here (ClickHouse: 1000); split it or use "
+                      "arraySum([...]) for a long sum")
 
 
 def _stats(started: float, rows: int, nbytes: int) -> dict[str, Any]:
