@@ -568,8 +568,8 @@ class AsyncLoader:
         job._dependency_failure = None
         if cols.waiters[slot] == 0:
             job.on_waiters_increment = job.on_waiters_decrement = None
-        if job._cond is not None:
-            job._cond.notify_all()
+        if job._latch is not None:
+            job._latch.release()
         if self._log_events:
             _log(logging.DEBUG, "Finish load job '%s' with status %s", job.name,
                  _STATUS_NAMES[status])
@@ -664,10 +664,26 @@ class AsyncLoader:
                     f"Load job '{current.name if current else '<none>'}' waits for {where} "
                     f"load job '{job.name}'; schedule it first (wait_load() does both)"
                 )
-            slot = job._slot
-            cols = self._columns
-            if cols.status[slot] == PENDING:
-                self._wait_pending(job, timeout)
+            if self._columns.status[job._slot] == PENDING:
+                latch, suspended = self._begin_wait(job)
+            else:
+                latch = None
+        if latch is not None:
+            # Blocked outside the loader lock, on the job's own latch: a Ctrl-C here cannot
+            # leave the loader lock in a wrong state (Condition.wait re-acquiring it could).
+            finished = False
+            try:
+                finished = latch.acquire(timeout=-1 if timeout is None else max(timeout, 0))
+                if finished:
+                    latch.release()  # let the next waiter through
+            finally:
+                with self._lock:
+                    self._end_wait(job, suspended)
+            if not finished and job.status == PENDING:
+                raise TimeoutError(
+                    f"Load job '{job.name}' did not finish within {timeout} s "
+                    f"(status {job.status.name})"
+                )
         return self._outcome(job, no_throw)
 
     def _outcome(self, job: LoadJob, no_throw: bool) -> Any:
@@ -678,8 +694,12 @@ class AsyncLoader:
             return None
         raise AsyncLoadWaitFailed(f"Waited job failed: {format_exception(error)}") from error
 
-    def _wait_pending(self, job: LoadJob, timeout: float | None) -> None:
-        """The blocking part of wait(); called and returns with the lock held."""
+    def _begin_wait(self, job: LoadJob) -> tuple[threading.Lock | None, PoolState | None]:
+        """Everything wait() does under the lock before it blocks on a pending job.
+
+        Returns the latch to block on (None: nothing to wait for after all) and the pool whose
+        suspended-worker count was raised, for ``_end_wait``.
+        """
         cols = self._columns
         slot = job._slot
         current = current_job()
@@ -703,34 +723,38 @@ class AsyncLoader:
                 self._spawn(waiter_pool)
         try:
             if cols.status[slot] != PENDING:
-                return
+                self._end_wait(job, suspended, counted=False)
+                return None, None
             if self._log_events:
                 _log(logging.DEBUG, "Wait load job '%s' in %s", job.name,
-                             self._pools[cols.pool_id[slot]].name)
+                     self._pools[cols.pool_id[slot]].name)
             if job.on_waiters_increment is not None:
                 job.on_waiters_increment(job)  # may raise to refuse the wait
-            if job._cond is None:
-                job._cond = threading.Condition(self._lock)
-            cols.waiters[slot] += 1
-            try:
-                timed_out = not job._cond.wait_for(
-                    lambda: cols.status[slot] != PENDING, timeout
-                )
-            finally:
-                cols.waiters[slot] -= 1
-                decrement = job.on_waiters_decrement
-                if cols.waiters[slot] == 0 and cols.status[slot] != PENDING:
-                    job.on_waiters_increment = job.on_waiters_decrement = None
-                if decrement is not None:
-                    decrement(job)
-            if timed_out:
-                raise TimeoutError(
-                    f"Load job '{job.name}' did not finish within {timeout} s "
-                    f"(status {_STATUS_NAMES[cols.status[slot]]})"
-                )
-        finally:
+        except BaseException:
             if suspended is not None:
                 suspended.suspended_workers -= 1
+            raise
+        if job._latch is None:
+            job._latch = threading.Lock()
+            job._latch.acquire()  # released once, when the job finishes
+        cols.waiters[slot] += 1
+        return job._latch, suspended
+
+    def _end_wait(self, job: LoadJob, suspended: PoolState | None, counted: bool = True
+                  ) -> None:
+        """Undo ``_begin_wait``'s counts; called with the lock held."""
+        if suspended is not None:
+            suspended.suspended_workers -= 1
+        if not counted:
+            return
+        cols = self._columns
+        slot = job._slot
+        cols.waiters[slot] -= 1
+        decrement = job.on_waiters_decrement
+        if cols.waiters[slot] == 0 and cols.status[slot] != PENDING:
+            job.on_waiters_increment = job.on_waiters_decrement = None
+        if decrement is not None:
+            decrement(job)
 
     def _depends_on(self, job: LoadJob, ancestor: LoadJob) -> bool:
         """Is ``ancestor`` among the transitive dependencies of ``job``?"""
