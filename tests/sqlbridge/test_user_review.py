@@ -416,12 +416,7 @@ def test_bool_query_parameter(db):
     assert db.run(substitute("SELECT {b:Bool} AS x", {"b": "true"}), "TSV") == "true\n"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A long expression (`SELECT 1+1+...` with 2000 terms, or 600 nested parentheses) raises "
-    "a bare Python RecursionError out of db.run (from sqlglot), and `asl sql` prints a Python "
-    "traceback; 500 terms give 'Code: 1002 ... RecursionError ... (UNKNOWN_EXCEPTION)'. "
-    "ClickHouse answers Code: 167 TOO_DEEP_AST 'AST is too deep. Maximum: 1000'. Fix: catch "
-    "RecursionError in translation/sandbox and raise a QueryError with code 167."))
+# Found in review and fixed (b05f3c5): a too-deep expression was a bare RecursionError.
 @pytest.mark.parametrize("sql", [
     "SELECT " + "+".join(["1"] * 2000),
     "SELECT " + "(" * 600 + "1" + ")" * 600,
