@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import click
+from click.core import ParameterSource
 
 from cli.source import check_source, open_source, source_options
 
@@ -37,7 +38,8 @@ _EXTENSIONS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf"
 @click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @source_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write to FILE (default: stdout); its extension picks the format.")
+              help="Write to FILE (default: stdout); its extension (.dot/.gv, .svg, .png, "
+                   ".pdf) picks the format, unless -f is given.")
 @click.option("-f", "--format", "format_name", type=click.Choice(_FORMATS, case_sensitive=False),
               help="Output format (default: from -o's extension, else svg).")
 @click.option("--job", metavar="NAME|ID",
@@ -65,7 +67,21 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
           cluster: bool | None, **source: object) -> None:
     """Draw the job graph of system.asynchronous_loader."""
     check_source(ctx, source, "-o startup.svg")
+    if job is None:
+        for name, value in (("--depth", depth), ("--direction", direction)):
+            if value is not None and ctx.get_parameter_source(
+                    name.lstrip("-")) is not ParameterSource.DEFAULT:
+                raise click.UsageError(f"{name} needs --job: it limits the graph around one "
+                                       "job (--job NAME|ID)", ctx)
+    if format_name is None and output is not None and _format_of(output) is None:
+        extension = os.path.splitext(output)[1]
+        raise click.BadParameter(
+            (f"cannot write {extension!r} files" if extension else "no file extension")
+            + ": the formats are dot (.dot or .gv), svg, png and pdf; use one of those "
+            "extensions, or choose the format with -f", ctx, param_hint="'-o' / '--output'")
     fmt = (format_name or _format_of(output) or "svg").lower()
+    if output is not None:
+        _check_writable(ctx, output)  # before the start-up, not after
     dot = None
     if fmt != "dot":
         dot = shutil.which("dot")
@@ -111,12 +127,30 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
             ctx.exit(1)
         data = done.stdout
     if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        from cli.run import write
+
+        write(data)
     else:
-        with open(output, "wb") as f:
-            f.write(data)
+        try:
+            with open(output, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            click.echo(f"asl graph: cannot write {output}: {e.strerror or e}", err=True)
+            ctx.exit(1)
         click.echo(f"asl graph: wrote {output} ({len(data):,} bytes, {fmt})", err=True)
+
+
+def _check_writable(ctx: click.Context, path: str) -> None:
+    """Exit 1 with one line if ``path`` obviously cannot be written (its folder is missing)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    reason = None
+    if not os.path.isdir(folder):
+        reason = "No such file or directory" if not os.path.exists(folder) else "Not a directory"
+    elif not os.access(folder, os.W_OK | os.X_OK) and not os.path.exists(path):
+        reason = "Permission denied"
+    if reason is not None:
+        click.echo(f"asl graph: cannot write {path}: {reason}", err=True)
+        ctx.exit(1)
 
 
 def _format_of(path: str | None) -> str | None:
