@@ -30,8 +30,9 @@ Examples:
   asl query --demo blocked                  # what blocks whom, right now
   asl graph --demo --collapse -o startup.svg
 \b
-A source of jobs is one of: --demo (an embedded, simulated server start-up),
---connect URL / ASL_URL (a running asl endpoint), --history FILE (a recorded history).
+The source of jobs is --demo (an embedded, simulated server start-up).  --connect URL /
+ASL_URL (a running asl endpoint) and --history FILE (a recorded history) are not available
+yet in this version.
 """
 
 

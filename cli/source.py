@@ -26,10 +26,10 @@ from typing import Any
 import click
 
 NO_SOURCE = """\
-{command} needs a source of jobs. Use one of:
+{command} needs a source of jobs; in this version only --demo works:
   --demo             an embedded, simulated ClickHouse server start-up, caught mid-load
-  --connect URL      a running asl endpoint (also the ASL_URL environment variable)
-  --history FILE     a recorded job history (sqlbridge.record_history)
+  --connect URL      not available yet: a running asl endpoint (also ASL_URL)
+  --history FILE     not available yet: a recorded job history
 For example:
   asl {name} --demo {example}"""
 
@@ -42,10 +42,12 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--seed", type=int, default=0, show_default=True,
                      help="With --demo: the seed of the simulated start-up."),
         click.option("--connect", "connect_url", metavar="URL", envvar="ASL_URL",
-                     help="A running asl endpoint (env ASL_URL)."),
+                     help="Not available yet (only --demo works today): a running asl "
+                          "endpoint (env ASL_URL)."),
         click.option("--history", "history_file", metavar="FILE",
                      type=click.Path(dir_okay=False),
-                     help="A recorded job history file."),
+                     help="Not available yet (only --demo works today): a recorded job "
+                          "history file."),
     ]
     for option in reversed(options):
         f = option(f)
