@@ -9,6 +9,7 @@ and the SQL session inside their functions.  ``tests/cli/test_startup.py`` holds
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -87,7 +88,21 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=args, prog_name="asl", standalone_mode=True)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except OSError as e:
+        # What click leaves: a write error on stdout (`asl --help > /dev/full`) from echo, or
+        # an OS error nothing else caught.  One line, exit 1, never a traceback.
+        from cli.run import discard_stdout
+
+        discard_stdout()
+        if e.filename is None and e.errno in _WRITE_ERRORS:
+            print(f"asl: cannot write the output: {e.strerror}", file=sys.stderr)
+        else:
+            print(f"asl: {e}", file=sys.stderr)
+        return 1
     return 0
+
+
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EPIPE, errno.EBADF}
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def write(result: str | bytes) -> None:
 
 def _stdout_failed(error: OSError) -> None:
     ctx = click.get_current_context(silent=True)
-    _discard_stdout()
+    discard_stdout()
     if error.errno != errno.EPIPE:
         name = f"asl {ctx.info_name}" if ctx is not None and ctx.info_name else "asl"
         click.echo(f"{name}: cannot write the output: {error.strerror or error}", err=True)
@@ -68,7 +68,7 @@ def _stdout_failed(error: OSError) -> None:
     sys.exit(1)
 
 
-def _discard_stdout() -> None:
+def discard_stdout() -> None:
     """Point file descriptor 1 at /dev/null, so that the final flush at exit cannot fail."""
     try:
         fd = sys.stdout.fileno()
