@@ -41,7 +41,13 @@ Added (sqlglot left the name unknown to DuckDB): ``multiIf``, ``toString``, ``to
 ``arrayStringConcat``, ``indexOf``, ``arrayElement``, ``hasAny``, ``hasAll``, ``arraySort``,
 ``arrayUniq``, ``arrayCount``, ``isNull``, ``isNotNull``, ``assumeNotNull``, ``toInterval*``,
 ``replaceAll``, ``replaceRegexpAll``, ``intDiv``, ``modulo``, ``toStartOfFiveMinutes`` (and ten,
-fifteen), ``toStartOfInterval``, ``today``, ``formatReadableTimeDelta``.
+fifteen), ``toStartOfInterval``, ``today``, ``formatReadableTimeDelta``, ``toYear``..``toSecond``
+(DuckDB date parts, typed as ClickHouse's UInt8/UInt16), ``lengthUTF8``, ``arrayExists``,
+``arrayAll``, ``to*OrZero``/``to*OrNull`` (TRY_CAST), ``replaceRegexpOne``, ``extractAll``,
+``toUnixTimestamp64Micro`` (and Milli, Nano), ``age`` (DuckDB ``date_sub``: whole units
+elapsed), ``now64``, ``stddevPop``/``varPop``/... (from the moments, as ClickHouse, so the last
+digit agrees), ``formatReadableQuantity``/``formatReadableSize`` (two decimals, as ClickHouse),
+``bar`` (DuckDB's, without its padding to the full width).
 Not done: ``WITH TOTALS``, ``FINAL``, ``LEFT ARRAY JOIN`` and most parametric aggregates are
 refused with NOT_IMPLEMENTED; ``toUInt64(x)`` of a float expression of unknown type rounds in
 DuckDB (ClickHouse truncates; float literals and Float64 columns are truncated here);
@@ -54,6 +60,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import sqlglot
 from sqlglot import exp
 
 from sqlbridge.errors import NotImplemented_
@@ -93,7 +100,45 @@ _RENAMES = {
     "hasany": "list_has_any", "hasall": "list_has_all", "arraysort": "list_sort",
     "arrayreversesort": "list_reverse_sort", "anylast": "last", "replaceall": "replace",
     "arrayelement": "list_extract", "arraydistinct": "list_distinct",
+    "lengthutf8": "length", "charlength": "length", "extractall": "regexp_extract_all",
 }
+
+#: ClickHouse's variances come from the moments (count, sum, sum of squares), not Welford's
+#: algorithm as DuckDB's ``var_pop``: the same formula gives the same last digit.
+_MOMENTS = "(sum(__x * __x) - sum(__x) * sum(__x) / count(__x))"
+_VARIANCES = {
+    "varpop": f"greatest({_MOMENTS} / count(__x), 0)",
+    "varsamp": f"greatest({_MOMENTS} / (count(__x) - 1), 0)",
+    "stddevpop": f"sqrt(greatest({_MOMENTS} / count(__x), 0))",
+    "stddevsamp": f"sqrt(greatest({_MOMENTS} / (count(__x) - 1), 0))",
+}
+
+#: Date parts: ClickHouse ``toHour(t)`` -> DuckDB ``hour(t)`` (both in the session's zone).
+_DATE_PARTS = {
+    "toyear": "year", "tomonth": "month", "todayofmonth": "day", "tohour": "hour",
+    "tominute": "minute", "tosecond": "second", "todayofweek": "isodow", "toquarter": "quarter",
+    "todayofyear": "dayofyear",
+}
+
+#: ``toUInt64OrZero(s)``, ``toInt32OrNull(s)``...: a TRY_CAST, with 0 for the ``OrZero`` kind.
+_OR_CASTS = {f"{name}or{kind}": (to, kind) for name, to in {
+    "touint8": "UTINYINT", "touint16": "USMALLINT", "touint32": "UINTEGER",
+    "touint64": "UBIGINT", "toint8": "TINYINT", "toint16": "SMALLINT", "toint32": "INTEGER",
+    "toint64": "BIGINT", "tofloat32": "FLOAT", "tofloat64": "DOUBLE"}.items()
+    for kind in ("zero", "null")}
+
+#: ClickHouse's formatReadableQuantity and formatReadableSize: two decimals, then the unit.
+_READABLE_QUANTITY = (
+    "CASE WHEN abs(__x) >= 1e15 THEN printf('%.2f quadrillion', __x / 1e15) "
+    "WHEN abs(__x) >= 1e12 THEN printf('%.2f trillion', __x / 1e12) "
+    "WHEN abs(__x) >= 1e9 THEN printf('%.2f billion', __x / 1e9) "
+    "WHEN abs(__x) >= 1e6 THEN printf('%.2f million', __x / 1e6) "
+    "WHEN abs(__x) >= 1e3 THEN printf('%.2f thousand', __x / 1e3) "
+    "ELSE printf('%.2f', __x) END")
+_READABLE_SIZE = "CASE " + " ".join(
+    f"WHEN abs(__x) >= {1024 ** i}.0 THEN printf('%.2f {unit}', __x / {1024 ** i}.0)"
+    for i, unit in reversed(list(enumerate(["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"])))
+    if i) + " ELSE printf('%.2f B', __x) END"
 
 #: Aggregates that take an ``If`` combinator (``sumIf(x, cond)``).
 _IF_AGGREGATES = {
@@ -194,6 +239,15 @@ def _length(arg: exp.Expression, type_of: TypeOf) -> exp.Expression:
     return _fn("length", arg)
 
 
+def _template(sql: str, x: exp.Expression) -> exp.Expression:
+    """DuckDB ``sql`` with each ``__x`` replaced by (a copy of) ``x``."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for column in list(tree.find_all(exp.Column)):
+        if column.name == "__x":
+            column.replace(x.copy())
+    return tree
+
+
 def _bucket(minutes: int, arg: exp.Expression) -> exp.Expression:
     return _fn("time_bucket", exp.Interval(this=exp.Literal.string(str(minutes)),
                                            unit=exp.Var(this="MINUTE")), arg)
@@ -209,6 +263,42 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
         if is_float and _CASTS[name] not in ("FLOAT", "DOUBLE", "DATE"):
             arg = _fn("trunc", arg)  # ClickHouse truncates toUInt64(2.7) to 2; a CAST rounds
         return _cast(arg, _CASTS[name])
+    if name in _DATE_PARTS and len(args) == 1:
+        return _fn(_DATE_PARTS[name], args[0])
+    if name in _OR_CASTS and len(args) == 1:
+        to, kind = _OR_CASTS[name]
+        value = exp.TryCast(this=_cast(args[0], "VARCHAR"), to=exp.DataType.build(to,
+                                                                                   dialect="duckdb"))
+        return exp.Coalesce(this=value, expressions=[exp.Literal.number(0)]) \
+            if kind == "zero" else value
+    if name in _VARIANCES and len(args) == 1:
+        return _template(_VARIANCES[name], _cast(args[0], "DOUBLE"))
+    if name == "replaceregexpone" and len(args) == 3:
+        return _fn("regexp_replace", *args)
+    if name == "arrayexists" and len(args) == 2:  # UInt8, like a comparison
+        return _fn("coalesce", _fn("list_bool_or", _fn("list_transform", args[1], args[0])),
+                   exp.false())
+    if name == "arrayall" and len(args) == 2:
+        return _fn("coalesce", _fn("list_bool_and", _fn("list_transform", args[1], args[0])),
+                   exp.true())
+    if name in ("tounixtimestamp64micro", "tounixtimestamp64milli", "tounixtimestamp64nano") \
+            and len(args) == 1:
+        unit = name.removeprefix("tounixtimestamp64")
+        return _fn({"micro": "epoch_us", "milli": "epoch_ms", "nano": "epoch_ns"}[unit], args[0])
+    if name == "age" and len(args) >= 3 and isinstance(args[0], exp.Literal):
+        unit = _DATE_UNITS.get(args[0].name.lower())
+        if unit is None:
+            raise NotImplemented_(f"age unit '{args[0].name}' is not known; use one of "
+                                  "second, minute, hour, day, week, month, quarter, year")
+        return _fn("date_sub", exp.Literal.string(unit), args[1], args[2])
+    if name == "now64":
+        return exp.CurrentTimestamp()
+    if name == "formatreadablequantity" and len(args) == 1:
+        return _template(_READABLE_QUANTITY, _cast(args[0], "DOUBLE"))
+    if name == "formatreadablesize" and len(args) == 1:
+        return _template(_READABLE_SIZE, _cast(args[0], "DOUBLE"))
+    if name == "bar" and len(args) == 4:  # DuckDB pads the bar with blanks to the full width
+        return _fn("rtrim", _fn("bar", *[_cast(a, "DOUBLE") for a in args[:3]], args[3]))
     if name in _INTERVALS and args:
         return _fn(_INTERVALS[name], args[0])
     if name == "arrayelement" and len(args) == 2:

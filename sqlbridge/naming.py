@@ -230,7 +230,14 @@ def type_hints(select: exp.Select, tables: set[str], names: list[str | None]) ->
 
 
 _FIXED_TYPES = {"indexof": "UInt64", "arraycount": "UInt32", "tounixtimestamp": "UInt32",
-                "toyyyymmdd": "UInt32"}
+                "toyyyymmdd": "UInt32", "toyear": "UInt16", "tomonth": "UInt8",
+                "todayofmonth": "UInt8", "tohour": "UInt8", "tominute": "UInt8",
+                "tosecond": "UInt8", "todayofweek": "UInt8", "toquarter": "UInt8",
+                "todayofyear": "UInt16", "lengthutf8": "UInt64", "arrayexists": "UInt8",
+                "arrayall": "UInt8", "touint64orzero": "UInt64", "touint32orzero": "UInt32",
+                "touint8orzero": "UInt8", "toint64orzero": "Int64", "toint32orzero": "Int32",
+                "tounixtimestamp64micro": "Int64", "tounixtimestamp64milli": "Int64",
+                "tounixtimestamp64nano": "Int64", "age": "Int64"}
 
 
 def _computed_type(node: exp.Expression, columns: dict[str, str]) -> str | None:

@@ -73,7 +73,7 @@ def _base(ch: str) -> str:
 
 def _compatible(ch: str, t: pa.DataType) -> bool:
     base = _base(ch)
-    if base in ("UInt64", "Int64", "UInt8", "UInt32", "Int32"):
+    if base in _ARROW_OF:
         return (pa.types.is_integer(t) or (base == "UInt8" and pa.types.is_boolean(t))
                 or (pa.types.is_decimal(t) and t.scale == 0))
     if base == "String":
@@ -89,8 +89,9 @@ def _compatible(ch: str, t: pa.DataType) -> bool:
     return True
 
 
-_ARROW_OF = {"UInt64": pa.uint64(), "UInt32": pa.uint32(), "UInt8": pa.uint8(),
-             "Int64": pa.int64()}
+_ARROW_OF = {"UInt64": pa.uint64(), "UInt32": pa.uint32(), "UInt16": pa.uint16(),
+             "UInt8": pa.uint8(), "Int64": pa.int64(), "Int32": pa.int32(), "Int16": pa.int16(),
+             "Int8": pa.int8()}
 
 
 def decorate(
