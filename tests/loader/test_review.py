@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import linecache
 import logging
 import signal
 import sys
@@ -137,14 +138,12 @@ def main_is_in(function: str) -> bool:
 # =============================================================================================
 
 
-@pytest.mark.xfail(
-    reason="engine bug: with log_failures=True (the default) the worker logs a job's failure "
-    "from inside its except block; a log handler that raises kills the worker thread, so the "
-    "job stays PENDING forever, its waiters hang, and the pool's worker count leaks (wait_all, "
-    "pause and shutdown never return)",
-    strict=True,
-)
 def test_raising_log_handler_on_failure_kills_the_worker():
+    """Regression test (fixed in 769dd82); was an engine bug: with log_failures=True (the default)
+    the worker logs a job's failure from inside its except block; a log handler that raises
+    kills the worker thread, so the job stays PENDING forever, its waiters hang, and the
+    pool's worker count leaks (wait_all, pause and shutdown never return).
+    """
     loader = AsyncLoader([Pool("p", 1)], log_failures=True)
 
     def fail(loader, job):
@@ -164,15 +163,13 @@ def test_raising_log_handler_on_failure_kills_the_worker():
             assert shutdown_quietly(loader), "shutdown hangs: the dead worker is still counted"
 
 
-@pytest.mark.xfail(
-    reason="engine bug: format_exception() calls str() on AsyncLoadError instances unguarded "
-    "(only foreign exceptions are guarded); a job that raises a loader error built with a "
-    "non-str message, e.g. AsyncLoadCanceled(ValueError(...)), makes the worker's except "
-    "block raise AttributeError: the worker dies, the job stays PENDING for ever and the "
-    "pool's worker count leaks",
-    strict=True,
-)
 def test_job_raising_a_loader_error_with_a_non_str_message_kills_the_worker():
+    """Regression test (fixed in 769dd82); was an engine bug: format_exception() calls str() on
+    AsyncLoadError instances unguarded (only foreign exceptions are guarded); a job that
+    raises a loader error built with a non-str message, e.g.
+    AsyncLoadCanceled(ValueError(...)), makes the worker's except block raise AttributeError:
+    the worker dies, the job stays PENDING for ever and the pool's worker count leaks.
+    """
     loader = AsyncLoader([Pool("p", 1)], log_failures=False)
 
     def fail(loader, job):
@@ -189,13 +186,12 @@ def test_job_raising_a_loader_error_with_a_non_str_message_kills_the_worker():
             assert shutdown_quietly(loader), "shutdown hangs: the dead worker is still counted"
 
 
-@pytest.mark.xfail(
-    reason="engine bug: with log_progress=True the progress line is logged under the loader "
-    "lock in the worker right after _finish_ok; a raising handler kills the worker with "
-    "pool.workers never decremented, so the next job of that pool never runs",
-    strict=True,
-)
 def test_raising_log_handler_on_progress_kills_the_worker():
+    """Regression test (fixed in 769dd82); was an engine bug: with log_progress=True the progress
+    line is logged under the loader lock in the worker right after _finish_ok; a raising
+    handler kills the worker with pool.workers never decremented, so the next job of that pool
+    never runs.
+    """
     loader = AsyncLoader([Pool("p", 1)], log_progress=True)
     jobs = [LoadJob(noop, name=f"job{i}") for i in range(300)]  # progress is logged at 256
     with swallow_thread_deaths(), loader_log_handler(RaisingHandler("Processed"), logging.INFO):
@@ -208,14 +204,12 @@ def test_raising_log_handler_on_progress_kills_the_worker():
             assert shutdown_quietly(loader), "shutdown hangs: the dead worker is still counted"
 
 
-@pytest.mark.xfail(
-    reason="engine bug: with log_events=True schedule() logs 'Schedule load job' after rows "
-    "are appended but before dependencies are linked ('Nothing below may raise' is false); "
-    "a raising handler leaves half-registered jobs: snapshot() raises ArrowInvalid forever and "
-    "the jobs are counted as scheduled but never run",
-    strict=True,
-)
 def test_raising_log_handler_during_schedule_leaves_half_registered_jobs():
+    """Regression test (fixed in 769dd82); was an engine bug: with log_events=True schedule() logs
+    'Schedule load job' after rows are appended but before dependencies are linked ('Nothing
+    below may raise' is false);  a raising handler leaves half-registered jobs: snapshot()
+    raises ArrowInvalid forever and the jobs are counted as scheduled but never run.
+    """
     loader = AsyncLoader([Pool("p", 1)], paused=True, log_events=True)
     a = LoadJob(noop, name="a")
     b = LoadJob(noop, name="b", dependencies=[a])
@@ -235,14 +229,13 @@ def test_raising_log_handler_during_schedule_leaves_half_registered_jobs():
         shutdown_quietly(loader)
 
 
-@pytest.mark.xfail(
-    reason="engine bug: LoadTask.remove() empties the task before loader.remove() returns; "
-    "when removal is interrupted while waiting for an executing job (here: its waiter hook "
-    "refuses the wait), the task has forgotten its jobs and a retry removes nothing, so the "
-    "finished jobs stay in the table for ever (ClickHouse clears the sets after remove())",
-    strict=True,
-)
 def test_task_remove_interrupted_by_waiter_hook_cannot_be_retried(make_loader, syncs):
+    """Regression test (fixed in 769dd82); was an engine bug: LoadTask.remove() empties the task
+    before loader.remove() returns;  when removal is interrupted while waiting for an executing
+    job (here: its waiter hook refuses the wait), the task has forgotten its jobs and a retry
+    removes nothing, so the finished jobs stay in the table for ever (ClickHouse clears the
+    sets after remove()).
+    """
     loader = make_loader(2, paused=False)
     started, release = syncs.event(), syncs.event()
     refusals = [1]
@@ -269,14 +262,12 @@ def test_task_remove_interrupted_by_waiter_hook_cannot_be_retried(make_loader, s
     assert loader.snapshot().num_rows == 0
 
 
-@pytest.mark.xfail(
-    reason="engine bug: Ctrl-C (KeyboardInterrupt) in the main thread while LoadTask.remove() "
-    "waits for an executing job: the task was already emptied, so the canceled and the "
-    "executing job stay in system.asynchronous_loader for ever and nothing can remove them "
-    "through the task",
-    strict=True,
-)
 def test_task_remove_interrupted_by_ctrl_c_cannot_be_retried(make_loader, syncs):
+    """Regression test (fixed in 769dd82); was an engine bug: Ctrl-C (KeyboardInterrupt) in the
+    main thread while LoadTask.remove()  waits for an executing job: the task was already
+    emptied, so the canceled and the executing job stay in system.asynchronous_loader for ever
+    and nothing can remove them through the task.
+    """
     loader = make_loader(2, paused=False)
     started, release = syncs.event(), syncs.event()
 
@@ -301,15 +292,13 @@ def test_task_remove_interrupted_by_ctrl_c_cannot_be_retried(make_loader, syncs)
     assert loader.snapshot().num_rows == 0
 
 
-@pytest.mark.xfail(
-    reason="engine bug: shutdown() interrupted while waiting for an executing job (here its "
-    "waiter hook refuses remove()'s internal wait) has already canceled the other pending "
-    "jobs but not erased them; a retried shutdown() only collects PENDING jobs, so the jobs "
-    "canceled by the first attempt stay in the table for ever (reference 2.1: shutdown erases "
-    "every job that was scheduled when it was called)",
-    strict=True,
-)
 def test_retried_shutdown_erases_what_the_interrupted_one_canceled(make_loader, syncs):
+    """Regression test (fixed in 769dd82); was an engine bug: shutdown() interrupted while waiting
+    for an executing job (here its waiter hook refuses remove()'s internal wait) has already
+    canceled the other pending jobs but not erased them; a retried shutdown() only collects
+    PENDING jobs, so the jobs canceled by the first attempt stay in the table for ever
+    (reference 2.1: shutdown erases every job that was scheduled when it was called).
+    """
     loader = make_loader(2, paused=False)
     started, release = syncs.event(), syncs.event()
     refusals = [1]
@@ -335,14 +324,13 @@ def test_retried_shutdown_erases_what_the_interrupted_one_canceled(make_loader, 
     assert loader.snapshot().num_rows == 0
 
 
-@pytest.mark.xfail(
-    reason="engine bug: prioritize() of an unscheduled job recurses into a dependency that is "
-    "scheduled in ANOTHER loader and uses that job's slot as an index into THIS loader's "
-    "columns: it raises an unrelated job of this loader to the new pool (and could move its "
-    "ready-queue entry); wait_load(..., pool=...) does this before schedule() raises",
-    strict=True,
-)
 def test_prioritize_through_a_foreign_dependency_corrupts_another_job(make_loader):
+    """Regression test (fixed in 769dd82); was an engine bug: prioritize() of an unscheduled job
+    recurses into a dependency that is scheduled in ANOTHER loader and uses that job's slot as
+    an index into THIS loader's columns: it raises an unrelated job of this loader to the new
+    pool (and could move its ready-queue entry); wait_load(..., pool=...) does this before
+    schedule() raises.
+    """
     pools = ((1, -1), (1, 0))
     mine = make_loader(*pools)
     other = make_loader(*pools)
@@ -357,14 +345,13 @@ def test_prioritize_through_a_foreign_dependency_corrupts_another_job(make_loade
     assert foreign.pool_id == 1 or foreign.pool_id == 0  # either refused or raised in its own
 
 
-@pytest.mark.xfail(
-    reason="engine bug: a dependency_failure policy that returns a non-exception (e.g. a "
-    "message string) is stored as the job's 'exception'; wait() then raises TypeError "
-    "('exception causes must derive from BaseException') instead of AsyncLoadWaitFailed and "
-    "the table shows 'str: ...'. It should be treated like a policy that raised",
-    strict=True,
-)
 def test_policy_returning_a_non_exception(make_loader):
+    """Regression test (fixed in 769dd82); was an engine bug: a dependency_failure policy that
+    returns a non-exception (e.g. a message string) is stored as the job's 'exception'; wait()
+    then raises TypeError ('exception causes must derive from BaseException') instead of
+    AsyncLoadWaitFailed and the table shows 'str: ...'. It should be treated like a policy
+    that raised.
+    """
     loader = make_loader(1, paused=False)
 
     def fail(loader, job):
@@ -380,13 +367,12 @@ def test_policy_returning_a_non_exception(make_loader):
     assert isinstance(child.exception, BaseException)
 
 
-@pytest.mark.xfail(
-    reason="engine bug: _mark_finished publishes the status (FAILED/CANCELED) before the "
-    "exception; job.status and job.exception are read without the lock, so another thread "
-    "can see status FAILED with exception None (ClickHouse reads both under the job mutex)",
-    strict=True,
-)
 def test_status_is_published_only_with_its_exception(make_loader):
+    """Regression test (fixed in 769dd82); was an engine bug: _mark_finished publishes the status
+    (FAILED/CANCELED) before the exception; job.status and job.exception are read without the
+    lock, so another thread can see status FAILED with exception None (ClickHouse reads both
+    under the job mutex).
+    """
     seen = Recorder()
 
     class ObservedJob(LoadJob):
@@ -516,15 +502,13 @@ def test_waiter_hook_does_not_block_the_whole_loader(make_loader, syncs):
     assert other_call_done.snapshot() == [True], "an unrelated loader call waited for the hook"
 
 
-@pytest.mark.xfail(
-    reason="engine bug: wait() blocks on a Condition over the loader-wide lock; Ctrl-C that "
-    "reaches the main thread while it re-acquires that lock (woken, but a worker still holds "
-    "the lock) makes Condition.wait raise WITHOUT the lock, and the 'with self._lock' exit "
-    "then releases the lock the WORKER holds: mutual exclusion is broken (another thread "
-    "enters the loader mid-cascade) and the worker later dies on 'release unlocked lock'",
-    strict=True,
-)
 def test_ctrl_c_while_reacquiring_the_loader_lock_breaks_mutual_exclusion(syncs):
+    """Regression test (fixed in 0b1bbf7); was an engine bug: wait() blocked on a Condition over
+    the loader-wide lock; Ctrl-C reaching the main thread while it re-acquired that lock made
+    Condition.wait raise WITHOUT the lock, and the 'with self._lock' exit then released the
+    lock the WORKER held: another thread entered the loader mid-cascade and the worker died on
+    'release unlocked lock'.
+    """
     loader = AsyncLoader([Pool("p", 2)], log_failures=False)
     gate, in_policy, release_policy = syncs.event(), syncs.event(), syncs.event()
 
@@ -589,14 +573,13 @@ def test_ctrl_c_while_reacquiring_the_loader_lock_breaks_mutual_exclusion(syncs)
     assert dependent_ran and shut_down
 
 
-@pytest.mark.xfail(
-    reason="engine bug: _spawn() counts the worker (pool.workers += 1) before Thread.start(), "
-    "which can raise (thread limit, memory); the exception escapes schedule() mid-way and the "
-    "phantom worker is counted for ever, so a 1-thread pool never runs anything again and "
-    "shutdown hangs (upstream PR #114897, reference 2.18: roll back 'workers' on failure)",
-    strict=True,
-)
 def test_failed_thread_start_leaks_a_phantom_worker(monkeypatch):
+    """Regression test (fixed in 769dd82); was an engine bug: _spawn() counts the worker
+    (pool.workers += 1) before Thread.start(), which can raise (thread limit, memory); the
+    exception escapes schedule() mid-way and the phantom worker is counted for ever, so a
+    1-thread pool never runs anything again and shutdown hangs (upstream PR #114897, reference
+    2.18: roll back 'workers' on failure).
+    """
     loader = AsyncLoader([Pool("p", 1)], log_failures=False)
     real_start = threading.Thread.start
     failures = [1]
@@ -622,14 +605,13 @@ def test_failed_thread_start_leaks_a_phantom_worker(monkeypatch):
         assert shutdown_quietly(loader), "shutdown hangs: the phantom worker is still counted"
 
 
-@pytest.mark.xfail(
-    reason="engine bug (SPEC 2: wait_all 'raises LogicalError (never hangs) when jobs are "
-    "pending but no worker can run them'): while paused, a running job that waits on its "
-    "queued child keeps a suspended worker alive, so wait_all() sees workers > 0 and waits "
-    "for ever instead of raising; suspended workers cannot run anything",
-    strict=True,
-)
 def test_wait_all_while_paused_with_only_a_suspended_worker_hangs(make_loader, syncs):
+    """Regression test (fixed in 769dd82); was an engine bug (SPEC 2: wait_all 'raises
+    LogicalError (never hangs) when jobs are pending but no worker can run them'): while
+    paused, a running job that waits on its queued child keeps a suspended worker alive, so
+    wait_all() sees workers > 0 and waits for ever instead of raising; suspended workers
+    cannot run anything.
+    """
     loader = make_loader(1, paused=False)
     started, go = syncs.event(), syncs.event()
     child = LoadJob(noop, name="child")
@@ -654,6 +636,68 @@ def test_wait_all_while_paused_with_only_a_suspended_worker_hangs(make_loader, s
         join_thread(pauser, pause_outcome)  # returns once the parent's wait timed out
         loader.unpause()
         loader.wait(child, timeout=TIMEOUT)
+
+
+@pytest.mark.xfail(
+    reason="engine bug (in 0b1bbf7's latch wait): Ctrl-C that reaches the main thread while "
+    "it takes the loader lock in wait()'s finally (woken by the latch, a worker still holds "
+    "the lock) interrupts that acquire, so _end_wait never runs: waiters_count stays 1 for "
+    "ever, on_waiters_decrement is never called and the hooks are never released",
+    strict=True,
+)
+def test_ctrl_c_while_wait_retakes_the_loader_lock_leaks_the_waiter_count(syncs):
+    loader = AsyncLoader([Pool("p", 2)], log_failures=False)
+    gate, in_policy, release_policy = syncs.event(), syncs.event(), syncs.event()
+    hooks = Recorder()
+
+    def fail(loader, job):
+        gate.wait(TIMEOUT)
+        raise ValueError("boom")
+
+    def slow_policy(job, dep):  # runs under the loader lock, after the waiters were woken
+        in_policy.set()
+        release_policy.wait(TIMEOUT)
+        return None
+
+    root = LoadJob(fail, name="root", on_waiters_increment=lambda j: hooks.add("+"),
+                   on_waiters_decrement=lambda j: hooks.add("-"))
+    dependent = LoadJob(noop, name="dependent", dependencies=[root],
+                        dependency_failure=slow_policy)
+    main = threading.main_thread().ident
+
+    def main_blocked_on_loader_lock() -> bool:
+        frame = sys._current_frames().get(main)
+        if frame is None or frame.f_code.co_name != "wait":
+            return False
+        return "self._lock" in linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+
+    def orchestrate() -> None:
+        wait_until(lambda: root.waiters_count == 1, what="main blocked in wait()")
+        gate.set()
+        assert in_policy.wait(TIMEOUT)
+        deadline = time.monotonic() + 2.0
+        while not main_blocked_on_loader_lock() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        signal.pthread_kill(main, signal.SIGUSR1)
+
+    def handler(signum, frame):
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    try:
+        loader.schedule(dependent)
+        helper, outcome = run_in_thread(orchestrate, name="review-orchestrator")
+        with pytest.raises(Interrupted):
+            loader.wait(root, no_throw=True)
+        join_thread(helper, outcome)
+        release_policy.set()
+        wait_until(lambda: dependent.status == LoadStatus.OK, what="dependent ran")
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        release_policy.set()
+        shutdown_quietly(loader)
+    assert root.waiters_count == 0
+    assert hooks.snapshot() == ["+", "-"]
 
 
 # =============================================================================================
@@ -763,7 +807,7 @@ def test_refused_wait_inside_a_job_restores_suspension(make_loader, syncs):
     parent = LoadJob(parent_func, name="parent")
     loader.schedule(parent)
     loader.wait(parent, timeout=TIMEOUT)
-    loader.wait(child, timeout=TIMEOUT)
+    wait_until(lambda: child.status == LoadStatus.OK, what="child ran")  # no hook: no wait()
     assert errors.snapshot() == ["refused"]
     assert child.waiters_count == 0
     loader.wait_all(timeout=TIMEOUT)
