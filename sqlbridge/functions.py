@@ -63,6 +63,7 @@ from collections.abc import Callable
 import sqlglot
 from sqlglot import exp
 
+from sqlbridge import catalog
 from sqlbridge.errors import NotImplemented_
 
 #: Tells the type of an expression when it is a known column: ``"Array(UInt64)"``, or None.
@@ -207,8 +208,19 @@ def _is_time(t: str | None) -> bool:
     return bool(t) and "DateTime" in t
 
 
+_NUMBERS = ("UInt", "Int", "Float")
+
+
 def _to_string(arg: exp.Expression, type_of: TypeOf) -> exp.Expression:
     t = type_of(arg)
+    numbers = t is not None and t.startswith("Array(") and t[len("Array("):].startswith(_NUMBERS)
+    if isinstance(arg, exp.Array):
+        numbers = all(isinstance(e, exp.Literal) and not e.is_string or
+                      isinstance(e, exp.Cast) and isinstance(e.this, exp.Literal)
+                      for e in arg.expressions)
+    if numbers:  # ClickHouse prints [4,1]; DuckDB's list text has blanks: [4, 1]
+        return exp.DPipe(this=exp.DPipe(this=exp.Literal.string("["), expression=_fn(
+            "array_to_string", arg, exp.Literal.string(","))), expression=exp.Literal.string("]"))
     if _is_time(t):
         return _fn("strftime", arg, exp.Literal.string("%Y-%m-%d %H:%M:%S.%f"))
     if t == "Float64":  # ClickHouse prints 0 and 2, DuckDB 0.0 and 2.0
@@ -258,6 +270,9 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
     args = list(node.expressions)
     if name in _CASTS and args:
         arg = args[0]
+        if (type_of(arg) or "").startswith("Enum") and _CASTS[name] not in ("DATE", "DOUBLE",
+                                                                           "FLOAT"):
+            return _cast(_fn("enum_code", arg), _CASTS[name])
         is_float = (isinstance(arg, exp.Literal) and not arg.is_string and not arg.is_int) or \
             type_of(arg) == "Float64"
         if is_float and _CASTS[name] not in ("FLOAT", "DOUBLE", "DATE"):
@@ -292,7 +307,16 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
                                   "second, minute, hour, day, week, month, quarter, year")
         return _fn("date_sub", exp.Literal.string(unit), args[1], args[2])
     if name == "now64":
-        return exp.CurrentTimestamp()
+        now64 = exp.CurrentTimestamp()
+        now64.meta["clickhouse_type"] = "DateTime64(6)"  # DuckDB's precision, not now64()'s 3
+        return now64
+    if name == "now" and not args:
+        # ClickHouse's now() is a DateTime (whole seconds). The value keeps DuckDB's
+        # microseconds, so that `schedule_time <= now()` holds for a job scheduled a moment
+        # ago; the type says DateTime (toTypeName, and results print whole seconds).
+        now = exp.CurrentTimestamp()
+        now.meta["clickhouse_type"] = "DateTime"
+        return now
     if name == "formatreadablequantity" and len(args) == 1:
         return _template(_READABLE_QUANTITY, _cast(args[0], "DOUBLE"))
     if name == "formatreadablesize" and len(args) == 1:
@@ -341,8 +365,11 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
         return exp.Is(this=args[0], expression=exp.Null())
     if name == "isnotnull" and len(args) == 1:
         return exp.Not(this=exp.Is(this=args[0], expression=exp.Null()))
-    if name == "assumenotnull" and len(args) == 1:
-        return args[0]
+    if name == "assumenotnull" and len(args) == 1:  # NULL -> the type's default, as ClickHouse
+        default = _DEFAULTS.get((type_of(args[0]) or "").removeprefix("Nullable(").rstrip(")"))
+        if default is None:
+            return args[0]
+        return exp.Coalesce(this=args[0], expressions=[default.copy()])
     if name == "replaceregexpall" and len(args) == 3:
         return _fn("regexp_replace", *args, exp.Literal.string("g"))
     if name == "extract" and len(args) == 2:
@@ -412,6 +439,10 @@ def _signed_arithmetic(node: exp.Sub | exp.Neg, type_of: TypeOf) -> exp.Expressi
     return node
 
 
+_DEFAULTS = {"UInt64": exp.Literal.number(0), "Int64": exp.Literal.number(0),
+             "UInt8": exp.Literal.number(0), "UInt32": exp.Literal.number(0),
+             "Float64": exp.Literal.number(0), "String": exp.Literal.string("")}
+
 _ELEMENT_DEFAULTS = {"UInt64": 0, "Int64": 0, "UInt8": 0, "Float64": 0, "String": ""}
 
 
@@ -429,13 +460,61 @@ def _element_or_default(node: exp.Expression, array_type: str | None) -> exp.Exp
 
 def _enum_vs_number(node: exp.Binary, type_of: TypeOf) -> exp.Expression:
     """``status = 2``: ClickHouse compares an Enum with its number; DuckDB would try to parse
-    ``'OK'`` as an integer, so the enum side becomes its code (``enum_code(status)``)."""
-    for side, other in (("this", node.expression), ("expression", node.this)):
-        operand = node.args[side]
-        is_number = isinstance(other, exp.Literal) and not other.is_string
-        if is_number and (type_of(operand) or "").startswith("Enum"):
+    ``'OK'`` as an integer, so the enum side becomes its code (``enum_code(status)``).
+
+    ``status > 'OK'``: ClickHouse compares Enum values (PENDING=0 < OK=1 < ...); DuckDB would
+    compare the names as text, so the literal is cast to the status ENUM (DuckDB then compares
+    by position, which is the value)."""
+    for side, other_side in (("this", "expression"), ("expression", "this")):
+        operand, other = node.args[side], node.args[other_side]
+        if not (type_of(operand) or "").startswith("Enum") or not isinstance(other, exp.Literal):
+            continue
+        if not other.is_string:
             node.set(side, _fn("enum_code", operand))
+        elif not isinstance(node, exp.EQ | exp.NEQ):
+            node.set(other_side, exp.Cast(this=other, to=exp.DataType.build(
+                catalog.STATUS_DUCKDB_TYPE, dialect="duckdb", udt=True)))
     return node
+
+
+def _enum_to_integer(node: exp.Cast, type_of: TypeOf) -> exp.Expression:
+    """``CAST(status AS Int8)``: ClickHouse gives the Enum value, DuckDB tries to parse the
+    name as a number; the ENUM goes through ``enum_code`` first."""
+    if (type_of(node.this) or "").startswith("Enum") and \
+            node.to.is_type(*exp.DataType.INTEGER_TYPES):
+        node.set("this", _fn("enum_code", node.this))
+    return node
+
+
+def _time_kind(e: exp.Expression, type_of: TypeOf) -> str | None:
+    """``DateTime64`` or ``DateTime`` when ``e`` (already translated) is a point in time."""
+    t = (type_of(e) or "").removeprefix("Nullable(")
+    if t.startswith("DateTime64"):
+        return "DateTime64"
+    if t.startswith("DateTime"):
+        return "DateTime"
+    return None
+
+
+def _time_difference(node: exp.Sub, type_of: TypeOf) -> exp.Expression | None:
+    """``finish_time - start_time``, ``now() - schedule_time``: ClickHouse answers seconds
+    (Decimal(18, 6) when a side is DateTime64, Int32 between DateTimes); DuckDB an INTERVAL,
+    which prints as ``00:00:01.5`` and cannot be compared with a number."""
+    kinds = [_time_kind(node.this, type_of), _time_kind(node.expression, type_of)]
+    if None in kinds:
+        return None
+    if kinds == ["DateTime", "DateTime"]:
+        seconds = exp.Sub(this=_fn("floor", _fn("epoch", node.this)),
+                          expression=_fn("floor", _fn("epoch", node.expression)))
+        out = _cast(seconds, "INTEGER")
+        out.meta["clickhouse_type"] = "Int32"
+        return out
+    micros = exp.Sub(this=_fn("epoch_us", node.this), expression=_fn("epoch_us", node.expression))
+    out = _cast(exp.Div(this=_cast(micros, "DECIMAL(18, 0)"),
+                        expression=_cast(exp.Literal.number(1000000), "DECIMAL(18, 0)")),
+                "DECIMAL(18, 6)")
+    out.meta["clickhouse_type"] = "Decimal(18, 6)"
+    return out
 
 
 def _has_group(pattern: str) -> bool:
@@ -485,9 +564,32 @@ def _in_window(node: exp.Expression) -> bool:
 
 
 def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
-    """Rewrite the ClickHouse function calls of ``tree`` (a parsed ClickHouse query) for DuckDB."""
+    """Rewrite the ClickHouse function calls of ``tree`` (a parsed ClickHouse query) for DuckDB.
+
+    A rewritten node may carry ``meta["clickhouse_type"]`` (``now()`` is a DateTime, a decimal
+    literal a Float64) so that the calls around it, rewritten later, know its type."""
+    columns = type_of
+
+    def type_of(e: exp.Expression) -> str | None:  # noqa: F811 - the wider TypeOf
+        return e.meta.get("clickhouse_type") or columns(e)
 
     def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Literal) and not node.is_string and not node.is_int and \
+                not isinstance(node.parent, exp.DataTypeParam | exp.Interval):
+            # ClickHouse reads 0.9 as a Float64 (1 - 0.9 = 0.09999999999999998); DuckDB as a
+            # DECIMAL (0.1).
+            double = _cast(node, "DOUBLE")
+            double.meta["clickhouse_type"] = "Float64"
+            return double
+        if isinstance(node, exp.Sub):
+            difference = _time_difference(node, type_of)
+            if difference is not None:
+                return difference
+        if isinstance(node, exp.Cast) and node.meta.get("clickhouse_type") is None:
+            return _enum_to_integer(node, type_of)
+        if isinstance(node, exp.ArraySum | exp.ArrayMax | exp.ArrayMin):
+            # ClickHouse: 0 for an empty array; DuckDB: NULL.
+            return exp.Coalesce(this=node, expressions=[exp.Literal.number(0)])
         if isinstance(node, exp.Anonymous | exp.AnonymousAggFunc | exp.CombinedAggFunc):
             return _anonymous(node, type_of) or node
         if isinstance(node, exp.ParameterizedAgg):

@@ -251,6 +251,18 @@ def _computed_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
         return _FIXED_TYPES[node.name.lower()]
     if isinstance(node, exp.RowNumber):
         return "UInt64"
+    if isinstance(node, exp.ArraySum | exp.ArrayMax | exp.ArrayMin) and \
+            isinstance(node.this, exp.Column):
+        element = columns.get(node.this.name, "").removeprefix("Array(").removesuffix(")")
+        if isinstance(node, exp.ArraySum) and element.startswith(("UInt", "Int")):
+            return "UInt64" if element.startswith("UInt") else "Int64"  # DuckDB: HUGEINT
+        if element.startswith(("UInt", "Int")):
+            return element
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "assumenotnull" and \
+            isinstance(node.expressions[0], exp.Column):
+        known = columns.get(node.expressions[0].name, "")
+        if known.startswith("Nullable("):
+            return known[len("Nullable("):-1]
     if isinstance(node, exp.Window):
         return _computed_type(node.this, columns)
     anonymous = isinstance(node, exp.Anonymous | exp.AnonymousAggFunc)

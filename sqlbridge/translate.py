@@ -5,8 +5,11 @@ DuckDB SQL. Working on the tree (not on the text) is what makes the ``system.*``
 a ``FORMAT`` clause, ``system.asynchronous_loader`` inside a string literal or a comment, or a CTE
 of the same name are never confused with the real thing. The edits:
 
-  - ``FORMAT x`` (before or after ``LIMIT``), a trailing ``\\G`` (Vertical) and ``SETTINGS`` are
-    taken off the query; the format goes back to the caller;
+  - ``FORMAT x`` (before or after ``LIMIT``) and a trailing ``\\G`` (Vertical) are taken off the
+    query; the format goes back to the caller. ``SETTINGS`` are dropped when harmless (tuning
+    such as ``max_threads``) and refused otherwise (``session_timezone``, ``limit``: ignoring
+    them would answer differently); ``SAMPLE`` is refused as ClickHouse refuses it on system
+    tables (DuckDB's TABLESAMPLE would silently return other rows);
   - ``system.<ours>`` becomes the internal view (see ``catalog``); other ``system.x`` names are
     left alone so DuckDB's own ``system.main.*`` keeps working, and an unknown one fails in DuckDB
     and is reported as UNKNOWN_TABLE listing our tables;
@@ -33,7 +36,14 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.tokens import TokenType
 
 from sqlbridge import catalog, naming
-from sqlbridge.errors import NotImplemented_, Readonly, SyntaxError_, UnknownTable
+from sqlbridge.errors import (
+    NotImplemented_,
+    Readonly,
+    SamplingNotSupported,
+    SyntaxError_,
+    UnknownSetting,
+    UnknownTable,
+)
 from sqlbridge.functions import fix_functions
 from sqlbridge.split import strip_backslash_g, tokenize
 
@@ -226,6 +236,7 @@ def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Tra
 
     fmt = tree.args.get("format")
     tree.set("format", None)
+    _check_settings(tree.args.get("settings") or [])
     tree.set("settings", None)
     _refuse_unsupported(tree)
     tables = _rewrite_tables(tree)
@@ -277,7 +288,48 @@ def _top_select(tree: exp.Expression) -> exp.Select | None:
     return tree if isinstance(tree, exp.Select) else None
 
 
+#: SETTINGS that do not change the answer here, so they can be dropped: limits and tuning of
+#: ClickHouse's engine (DuckDB has its own), logging, the analyzer switch.
+_HARMLESS_SETTINGS = {
+    "max_threads", "max_block_size", "max_execution_time", "max_memory_usage", "log_queries",
+    "log_comment", "use_query_cache", "enable_analyzer", "allow_experimental_analyzer",
+    "max_bytes_before_external_group_by", "max_bytes_before_external_sort",
+    "readonly", "output_format_pretty_color",
+}
+
+
+def _check_settings(settings: list[exp.Expression]) -> None:
+    """A ``SETTINGS`` clause is accepted only when dropping it leaves the answer ClickHouse's:
+    ``session_timezone``, ``limit``, ``join_use_nulls``... would change it and cannot be honoured
+    per statement here (the session's configuration is locked), so they are refused, not ignored.
+    """
+    for setting in settings:
+        name = setting.this.name if isinstance(setting, exp.EQ) else setting.name
+        value = setting.expression if isinstance(setting, exp.EQ) else None
+        lowered = name.lower()
+        if lowered == "output_format_pretty_color" and value is not None and \
+                value.name.lower() not in ("0", "false", "auto"):
+            raise NotImplemented_("SETTINGS output_format_pretty_color: colours are not "
+                                  "supported; Pretty formats print without them")
+        if lowered in _HARMLESS_SETTINGS:
+            continue
+        if lowered == "session_timezone":
+            raise NotImplemented_("SETTINGS session_timezone cannot be changed per query here; "
+                                  "open the session in that zone (sqlbridge.connect(loader, "
+                                  "time_zone=...), asl sql --time-zone ...)")
+        raise UnknownSetting(f"Setting {name} cannot be honoured here, and it would change the "
+                             "answer; remove it from the SETTINGS clause (use LIMIT, WHERE, ... "
+                             "in the query instead)")
+
+
 def _refuse_unsupported(tree: exp.Expression) -> None:
+    for node in tree.find_all(exp.TableSample):
+        table = node.parent
+        name = table.sql(dialect="clickhouse").split(" ")[0] if isinstance(table, exp.Table) \
+            else "this table"
+        raise SamplingNotSupported(f"Storage {name} doesn't support sampling (SAMPLE needs a "
+                                   "MergeTree table with a sampling key); use LIMIT, or "
+                                   "WHERE rand() % 2 = 0")
     for group in tree.find_all(exp.Group):
         if group.args.get("totals"):
             raise NotImplemented_("WITH TOTALS is not supported; add a UNION ALL with the totals")
@@ -320,7 +372,8 @@ def _rewrite_tables(tree: exp.Expression) -> set[str]:
 
 def _numbers(func: exp.Anonymous, alias: str) -> exp.Expression:
     """ClickHouse ``numbers(n)`` / ``numbers(a, n)``: a ``number`` column, as DuckDB's ``range``."""
-    args = list(func.expressions)
+    # BIGINT: numbers(1e6) is valid ClickHouse, and DuckDB's range() takes no DOUBLE.
+    args = [exp.Cast(this=a, to=exp.DataType.build("BIGINT")) for a in func.expressions]
     bounds = args if len(args) == 1 else [args[0], exp.Add(this=args[0], expression=args[1])]
     rng = exp.Table(this=exp.Anonymous(this="range", expressions=bounds))
     number = exp.Cast(this=exp.column("range"), to=exp.DataType.build("UBIGINT", dialect="duckdb"))
