@@ -47,6 +47,17 @@ def _duck_offset(message: str, sql: str) -> int | None:
     return None
 
 
+def _as_written(name: str, original: str) -> str:
+    """The user's spelling of a function DuckDB names: sqlglot renames some on the way
+    (``cityHash64`` -> ``city_hash64``), and the user should see what they wrote."""
+    name = name.strip('"')
+    key = name.replace("_", "").lower()
+    for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", original):
+        if m.group(1).replace("_", "").lower() == key:
+            return m.group(1)
+    return name
+
+
 def _near(message: str) -> str | None:
     m = re.search(r'at or near "([^"]*)"', message)
     return m.group(1) if m else None
@@ -92,7 +103,8 @@ def from_duckdb(
             hint = re.search(r'Did you mean "([^"]+)"', message)
             maybe = f" Maybe you meant: ['{hint.group(1)}']" if hint else ""
             return errors.UnknownFunction(
-                f"Function with name '{m.group(2)}' does not exist.{maybe} (functions are "
+                f"Function with name '{_as_written(m.group(2), original)}' does not exist."
+                f"{maybe} (functions are "
                 "ClickHouse's in the default dialect; dialect='duckdb' takes DuckDB's)"
             )
         m = re.search(r'Catalog "?([^"\s!]+)"? does not exist', body)
@@ -103,7 +115,7 @@ def from_duckdb(
             return errors.UnknownIdentifier(body)
         return errors.UnknownTable(body)
     if isinstance(exc, duckdb.BinderException):
-        m = re.search(r'Referenced column "?([^"]+?)"? not found', body)
+        m = re.search(r'Referenced column "?([^"]+?)"? (?:was )?not found', body)
         if m:
             cand = re.search(r"Candidate bindings: (.*)", message)
             maybe = f" Maybe you meant: [{cand.group(1).strip()}]" if cand else ""
@@ -129,6 +141,11 @@ def from_duckdb(
     if isinstance(exc, duckdb.InterruptException):
         return errors.QueryWasCancelled(body)
     if isinstance(exc, duckdb.InvalidInputException):
+        if body.startswith("Division by zero"):
+            # DuckDB's advice (TRY(...), SET error_on_division_by_zero) is not ClickHouse and
+            # SET is refused here; ClickHouse's intDiv/modulo say Code 153.
+            return errors.IllegalDivision("Division by zero (intDiv and % of integers; '/' "
+                                          "answers inf, and nullIf(y, 0) avoids the error)")
         if "configuration has been locked" in body:
             return errors.Readonly(f"{body}. Settings cannot be changed in this session")
         return errors.BadArguments(body)

@@ -129,9 +129,12 @@ class Session:
             # GLOBAL: the session's cursor (and any other) must inherit it; a plain SET is
             # connection-local and the configuration is locked before the cursor exists.
             self._db.execute("SET GLOBAL TimeZone = ?", [self.time_zone])
-        except duckdb.Error as e:
+        except duckdb.Error:
             self._db.close()
-            raise ValueError(f"unknown time zone {self.time_zone!r}: {e}") from None
+            # DuckDB's text ("Not implemented Error: Unknown TimeZone ... Candidate time zones:"
+            # and a list of unrelated zones) is about DuckDB, not about what to type.
+            raise ValueError(f"unknown time zone {self.time_zone!r}: use an IANA name such as "
+                             "UTC, Europe/Berlin or America/New_York") from None
         self._parent_live = self._register(self._db)
         self._setup_catalog()
         sandbox.harden(self._db)
