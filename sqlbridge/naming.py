@@ -47,6 +47,31 @@ def column_name(node: exp.Expression, src: str) -> str | None:
         return node.sql(dialect="clickhouse")
 
 
+def distinct_names(projections: list[exp.Expression], names: list[str | None]
+                   ) -> list[str | None]:
+    """``names`` (from ``column_name``) with qualified duplicates told apart.
+
+    ``SELECT a.job, b.job`` names both columns ``job`` in DuckDB, and JSONEachRow then prints
+    a duplicate key that JSON parsers collapse. ClickHouse keeps the qualifier of a column whose
+    bare name is already taken: ``job``, ``b.job``.
+    """
+    taken: set[str] = set()
+    out = list(names)
+    for i, (projection, name) in enumerate(zip(projections, names, strict=True)):
+        if isinstance(projection, exp.Alias):
+            taken.add(projection.alias)
+            continue
+        if isinstance(projection, exp.Column) and name is None:
+            if projection.name in taken and projection.table:
+                out[i] = f"{projection.table}.{projection.name}"
+                taken.add(out[i])
+            else:
+                taken.add(projection.name)
+        elif name is not None:
+            taken.add(name)
+    return out
+
+
 def _function_name(node: exp.Expression, src: str) -> str:
     start, end = node.meta.get("start"), node.meta.get("end")
     if start is not None and end is not None and not isinstance(node, exp.Literal):

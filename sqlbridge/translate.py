@@ -245,6 +245,8 @@ def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Tra
     _limit_by(tree)
     top = _top_select(tree)
     names = [naming.column_name(p, text) for p in top.expressions] if top is not None else []
+    names = naming.distinct_names(top.expressions, names) if top is not None else []
+    _scalar_with(tree)
     hints = naming.type_hints(top, tables, names) if top is not None else {}
     nullable = naming.nullable_outputs(top, tree, tables, names) if top is not None else set()
     fix_functions(tree, type_of)
@@ -425,6 +427,32 @@ def _array_join(tree: exp.Expression) -> None:
         select.set("joins", remaining or None)
         select.set("from_", exp.From(this=exp.Subquery(
             this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))))
+
+
+def _scalar_with(tree: exp.Expression) -> None:
+    """``WITH 1 AS x SELECT x + job_id``: ClickHouse's expression aliases (DuckDB's WITH takes
+    only queries) are substituted where they are used. Done after naming, because ClickHouse
+    names the column ``plus(x, job_id)``; a bare ``x`` in the select list keeps its name."""
+    for with_ in list(tree.find_all(exp.With)):
+        scalars = [cte for cte in with_.expressions if cte.args.get("scalar")]
+        if not scalars:
+            continue
+        owner = with_.parent
+        for cte in scalars:
+            name, value = cte.alias, cte.this
+            cte.pop()
+            for column in list(owner.find_all(exp.Column)):
+                if column.table or column.name != name or not isinstance(column.this,
+                                                                          exp.Identifier):
+                    continue
+                replacement: exp.Expression = value.copy() if isinstance(
+                    value, exp.Subquery | exp.Literal) else exp.Paren(this=value.copy())
+                if column.parent is not None and column.arg_key == "expressions" and \
+                        isinstance(column.parent, exp.Select):
+                    replacement = exp.alias_(replacement, name, quoted=True)
+                column.replace(replacement)
+        if not with_.expressions:
+            with_.pop()
 
 
 def _limit_by(tree: exp.Expression) -> None:
