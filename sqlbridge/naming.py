@@ -266,6 +266,9 @@ _FIXED_TYPES = {"indexof": "UInt64", "arraycount": "UInt32", "tounixtimestamp": 
 
 
 def _computed_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
+    if isinstance(node, exp.Boolean) or isinstance(node, exp.Cast) and node.to.this in (
+            exp.DataType.Type.BOOLEAN,):
+        return "Bool"  # ClickHouse's true/false literals are Bool (comparisons are UInt8)
     if isinstance(node, exp.Count | exp.CountIf | exp.ApproxDistinct | exp.Length):
         return "UInt64"
     if isinstance(node, exp.Sum) and isinstance(node.this, exp.Column):
