@@ -262,7 +262,33 @@ def _template(sql: str, x: exp.Expression) -> exp.Expression:
 
 def _bucket(minutes: int, arg: exp.Expression) -> exp.Expression:
     return _fn("time_bucket", exp.Interval(this=exp.Literal.string(str(minutes)),
-                                           unit=exp.Var(this="MINUTE")), arg)
+                                           unit=exp.Var(this="MINUTE")), arg,
+               _fn("current_setting", exp.Literal.string("TimeZone")))
+
+
+#: ClickHouse formatDateTime specifiers that DuckDB's strftime spells differently (or lacks).
+_STRFTIME = {"M": "%B", "i": "%M", "F": "%Y-%m-%d", "T": "%H:%M:%S", "D": "%m/%d/%y",
+             "R": "%H:%M", "r": "%I:%M %p", "h": "%I", "n": "\n", "t": "\t", "s": "%S",
+             "%": "%%", "e": "%-d", "k": "%-H", "l": "%-I", "c": "%-m", "C": "%y"}
+
+
+def _clickhouse_format(node: exp.TimeToStr) -> exp.Expression:
+    """``formatDateTime(t, '%Y-%m-%d %H:%M:%S')``: ClickHouse's ``%M`` is the month name
+    (minutes are ``%i``), and ``%F``/``%T`` are not DuckDB's; the format is re-spelt."""
+    fmt = node.args.get("format")
+    if not isinstance(fmt, exp.Literal) or not fmt.is_string:
+        return node
+    out, text, i = [], fmt.name, 0
+    while i < len(text):
+        if text[i] == "%" and i + 1 < len(text):
+            spec = text[i + 1]
+            out.append(_STRFTIME.get(spec, "%" + spec))
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    node.set("format", exp.Literal.string("".join(out)))
+    return node
 
 
 def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
@@ -338,6 +364,13 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
         return _multi_if(args)
     if name == "tostring" and len(args) == 1:
         return _to_string(args[0], type_of)
+    if name in ("todatetime", "totimezone", "todatetime64") and len(args) >= 2 and \
+            isinstance(args[-1], exp.Literal) and args[-1].is_string:
+        # An explicit zone: the same instant, printed in that zone; the zone goes into the
+        # result's type (DateTime('UTC'), see naming), which the output formats honour.
+        if name == "totimezone":
+            return _cast(args[0], "TIMESTAMPTZ")
+        return _to_datetime(args[:1], type_of, 0 if name == "todatetime" else 6)
     if name == "todatetime" and args:
         return _to_datetime(args, type_of, 0)
     if name == "todatetime64" and args:
@@ -385,7 +418,10 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
     if name in ("tostartoffifteenminutes",) and args:
         return _bucket(15, args[0])
     if name == "tostartofinterval" and len(args) >= 2:
-        return _fn("time_bucket", args[1], args[0])
+        # Buckets start at local midnight in the session's zone, as ClickHouse's (DuckDB's
+        # two-argument time_bucket counts in UTC: 11:45 in Asia/Kathmandu, not 12:00).
+        zone = args[2] if len(args) > 2 else _fn("current_setting", exp.Literal.string("TimeZone"))
+        return _fn("time_bucket", args[1], args[0], zone)
     if name == "today" and not args:
         return exp.CurrentDate()
     if name == "formatreadabletimedelta" and args:
@@ -587,6 +623,8 @@ def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
                 return difference
         if isinstance(node, exp.Cast) and node.meta.get("clickhouse_type") is None:
             return _enum_to_integer(node, type_of)
+        if isinstance(node, exp.TimeToStr):
+            return _clickhouse_format(node)
         if isinstance(node, exp.ArraySum | exp.ArrayMax | exp.ArrayMin):
             # ClickHouse: 0 for an empty array; DuckDB: NULL.
             return exp.Coalesce(this=node, expressions=[exp.Literal.number(0)])

@@ -265,6 +265,28 @@ _FIXED_TYPES = {"indexof": "UInt64", "arraycount": "UInt32", "tounixtimestamp": 
                 "tounixtimestamp64nano": "Int64", "age": "Int64"}
 
 
+def _zoned_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
+    """``toDateTime(t, 'UTC')`` is a ``DateTime('UTC')``, ``toTimeZone(t, 'UTC')`` keeps
+    ``t``'s type with the zone: formats print such columns in that zone, not the session's."""
+    if not isinstance(node, exp.Anonymous) or len(node.expressions) < 2:
+        return None
+    name, zone = node.name.lower(), node.expressions[-1]
+    if name not in ("todatetime", "totimezone", "todatetime64") or not (
+            isinstance(zone, exp.Literal) and zone.is_string):
+        return None
+    quoted = "'" + zone.name.replace("'", "\\'") + "'"
+    if name == "todatetime":
+        return f"DateTime({quoted})"
+    if name == "todatetime64":
+        return f"DateTime64(6, {quoted})"
+    arg = node.expressions[0]
+    base = columns.get(arg.name, "") if isinstance(arg, exp.Column) else ""
+    base = base.removeprefix("Nullable(").removesuffix(")")
+    if base.startswith("DateTime64"):
+        return f"DateTime64(6, {quoted})"
+    return f"DateTime({quoted})"
+
+
 def _computed_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
     if isinstance(node, exp.Boolean) or isinstance(node, exp.Cast) and node.to.this in (
             exp.DataType.Type.BOOLEAN,):
@@ -302,8 +324,16 @@ def _computed_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
         unit = node.args.get("unit")
         if unit is not None and unit.name.lower() in ("minute", "hour", "day"):
             return "DateTime"  # ClickHouse's toStartOfMinute(DateTime64) is a DateTime
+    zoned = _zoned_type(node, columns)
+    if zoned is not None:
+        return zoned
     if isinstance(node, exp.Anonymous) and node.name.lower() in _DATETIME_FUNCTIONS:
         return "DateTime"
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "tostartofinterval" and \
+            len(node.expressions) >= 2 and isinstance(node.expressions[1], exp.Interval):
+        unit = node.expressions[1].unit
+        if unit is not None and unit.name.lower() in ("second", "minute", "hour", "day"):
+            return "DateTime"  # ClickHouse: DateTime for sub-day buckets of a DateTime64
     return None
 
 
