@@ -49,7 +49,8 @@ def column_name(node: exp.Expression, src: str) -> str | None:
 
 def distinct_names(projections: list[exp.Expression], names: list[str | None]
                    ) -> list[str | None]:
-    """``names`` (from ``column_name``) with qualified duplicates told apart.
+    """``names`` (from ``column_name``) with qualified duplicates told apart, and scalar
+    subqueries named ``_subquery_N``.
 
     ``SELECT a.job, b.job`` names both columns ``job`` in DuckDB, and JSONEachRow then prints
     a duplicate key that JSON parsers collapse. ClickHouse keeps the qualifier of a column whose
@@ -57,7 +58,13 @@ def distinct_names(projections: list[exp.Expression], names: list[str | None]
     """
     taken: set[str] = set()
     out = list(names)
+    subqueries = 0
     for i, (projection, name) in enumerate(zip(projections, names, strict=True)):
+        if isinstance(projection, exp.Subquery):
+            # ClickHouse's name for a scalar subquery (its text here would be the rewritten
+            # one, naming the internal schema).
+            subqueries += 1
+            out[i] = name = f"_subquery_{subqueries}"
         if isinstance(projection, exp.Alias):
             taken.add(projection.alias)
             continue
@@ -119,7 +126,7 @@ def _name(node: exp.Expression, src: str) -> str:
     if isinstance(node, exp.Paren):
         return _name(node.this, src)
     if isinstance(node, exp.Literal):
-        return f"'{node.this}'" if node.is_string else node.this
+        return f"'{_escape(node.this)}'" if node.is_string else node.this
     if isinstance(node, exp.Null):
         return "NULL"
     if isinstance(node, exp.Boolean):
@@ -190,6 +197,13 @@ def _name(node: exp.Expression, src: str) -> str:
     if isinstance(node, exp.Func):
         return _function(node, src)
     return node.sql(dialect="clickhouse")
+
+
+def _escape(text: str) -> str:
+    """A string literal as ClickHouse writes it back in a column name: ``'a\\tb'`` stays
+    escaped (sqlglot holds the unescaped value)."""
+    return (text.replace("\\", "\\\\").replace("'", "\\'").replace("\t", "\\t")
+            .replace("\n", "\\n"))
 
 
 def _in_args(node: exp.In, src: str) -> str:

@@ -221,6 +221,9 @@ _OTHER_STATEMENTS = {"CHECK", "EXISTS", "SET", "KILL", "WATCH", "UNDROP", "PARAL
 
 
 def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Translation:
+    exists = _exists(text.strip().rstrip(";"))
+    if exists is not None:
+        return exists
     _refuse_by_first_word(text)
     tree = _parse(text)
     for kind, word in _WRITES.items():
@@ -487,6 +490,8 @@ def _command(tree: exp.Command) -> Translation:
         if words in (["TABLES"], ["TABLES", "FROM", "SYSTEM"], ["TABLES", "IN", "SYSTEM"]):
             names = pa.table({"name": [t.name for t in catalog.SYSTEM_TABLES.values()]})
             return Translation(sql=None, result=names, format=fmt)
+        if len(words) == 3 and words[0] == "COLUMNS" and words[1] in ("FROM", "IN"):
+            return Translation(sql=None, result=_show_columns(parts[2]), format=fmt)
         if words == ["DATABASES"]:
             return Translation(sql=None, result=pa.table({"name": ["system"]}), format=fmt)
         raise NotImplemented_(f"SHOW {rest} is not supported; try SHOW TABLES FROM system")
@@ -495,6 +500,49 @@ def _command(tree: exp.Command) -> Translation:
     if word in _WRITE_COMMANDS:
         raise refuse(word)
     raise NotImplemented_(f"{word} is not supported; use SELECT, DESCRIBE or SHOW TABLES")
+
+
+def _system_table_named(name: str) -> catalog.SystemTable:
+    """``system.asynchronous_loader`` (any case, optional backquotes) -> our table, or raise."""
+    plain = name.replace("`", "").replace('"', "")
+    db, _, table = plain.rpartition(".")
+    found = catalog.SYSTEM_TABLES.get(table.lower()) if db.lower() == "system" else None
+    if found is None:
+        raise UnknownTable(f"Table {plain} does not exist. The system tables are: "
+                           f"{catalog.system_table_list()}")
+    return found
+
+
+def _show_columns(name: str) -> pa.Table:
+    """``SHOW COLUMNS FROM system.x``: ClickHouse's six columns, sorted by name."""
+    columns = sorted(_system_table_named(name).columns, key=lambda c: c.name)
+    return pa.table({
+        "field": [c.name for c in columns],
+        "type": [c.clickhouse_type for c in columns],
+        "null": ["YES" if c.clickhouse_type.startswith("Nullable(") else "NO" for c in columns],
+        "key": [""] * len(columns),
+        "default": pa.array([None] * len(columns), pa.string()),
+        "extra": [""] * len(columns),
+    })
+
+
+def _exists(text: str) -> Translation | None:
+    """``EXISTS [TABLE] system.x``: 1 for our tables, 0 otherwise (``result``, a UInt8)."""
+    words = text.split()
+    if len(words) > 2 and words[-2].upper() == "FORMAT":
+        fmt, words = words[-1], words[:-2]
+    else:
+        fmt = None
+    if not words or words[0].upper() != "EXISTS" or len(words) not in (2, 3):
+        return None
+    if len(words) == 3 and words[1].upper() not in ("TABLE", "VIEW", "DICTIONARY"):
+        return None
+    try:
+        found = 1 if _system_table_named(words[-1]) else 0
+    except UnknownTable:
+        found = 0
+    return Translation(sql=None, result=pa.table({"result": pa.array([found], pa.uint8())}),
+                       format=fmt)
 
 
 def _explain(rest: str) -> Translation:
