@@ -1,5 +1,6 @@
-"""Review of the engine: demonstrated bugs (``xfail(strict=True)``) and tricky behaviours that
-were checked and found right (plain tests, to keep them right).
+"""Review of the engine: demonstrated bugs (``xfail(strict=True)``), regression tests for the
+bugs this review found that were fixed since (769dd82, 0b1bbf7), and tricky behaviours that
+were checked and found right.
 
 Every wait is bounded.  Tests that leave a loader broken on purpose (a dead worker keeps its
 pool's worker count forever) build the loader themselves and shut it down with a short bound
@@ -134,7 +135,7 @@ def main_is_in(function: str) -> bool:
 
 
 # =============================================================================================
-# Demonstrated bugs
+# Demonstrated bugs (fixed ones are regression tests now; the rest are strict xfails)
 # =============================================================================================
 
 
@@ -698,6 +699,40 @@ def test_ctrl_c_while_wait_retakes_the_loader_lock_leaks_the_waiter_count(syncs)
         shutdown_quietly(loader)
     assert root.waiters_count == 0
     assert hooks.snapshot() == ["+", "-"]
+
+
+@pytest.mark.xfail(
+    reason="engine bug (SPEC 2: wait_all never hangs when nothing can run): while paused, a "
+    "running job blocked in a plain wait on a job of ANOTHER pool (not counted as suspended) "
+    "still counts as a runnable worker, so wait_all() waits until its timeout instead of "
+    "raising LogicalError",
+    strict=True,
+)
+def test_wait_all_while_paused_with_a_worker_waiting_on_another_pool(make_loader, syncs):
+    loader = make_loader((1, -1), (1, 0), paused=False)
+    started, go = syncs.event(), syncs.event()
+    other = LoadJob(noop, name="other", pool=0)
+
+    def parent_func(loader, job):
+        started.set()
+        go.wait(TIMEOUT)
+        loader.schedule(other)
+        loader.wait(other, timeout=3 * SHORT)
+
+    parent = LoadJob(parent_func, name="parent", pool=1)
+    loader.schedule(parent)
+    assert started.wait(TIMEOUT)
+    pauser, pause_outcome = run_in_thread(loader.pause, name="review-pause")
+    wait_until(lambda: not loader.is_running, what="pause() requested")
+    go.set()
+    wait_until(lambda: other.waiters_count == 1, what="parent waits on the other pool's job")
+    try:
+        with pytest.raises(LogicalError):
+            loader.wait_all(timeout=SHORT)
+    finally:
+        join_thread(pauser, pause_outcome)
+        loader.unpause()
+        loader.wait(other, timeout=TIMEOUT)
 
 
 # =============================================================================================
