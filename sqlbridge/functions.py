@@ -482,6 +482,19 @@ _DEFAULTS = {"UInt64": exp.Literal.number(0), "Int64": exp.Literal.number(0),
 _ELEMENT_DEFAULTS = {"UInt64": 0, "Int64": 0, "UInt8": 0, "Float64": 0, "String": ""}
 
 
+def _literal_array_type(e: exp.Expression) -> str | None:
+    """``Array(UInt64)``/``Array(String)`` for an array literal of numbers/strings, so that
+    ``[1][5]`` gets the default (0) as a column would."""
+    if not isinstance(e, exp.Array) or not e.expressions:
+        return None
+    items = [i.this if isinstance(i, exp.Cast) else i for i in e.expressions]
+    if not all(isinstance(i, exp.Literal) for i in items):
+        return None
+    if all(i.is_string for i in items):
+        return "Array(String)"
+    return "Array(Float64)" if not any(i.is_string for i in items) else None
+
+
 def _element_or_default(node: exp.Expression, array_type: str | None) -> exp.Expression:
     """``arr[9]`` past the end: ClickHouse answers the element type's default (0, ''), DuckDB
     NULL. Where the array's type is known, the default is put back."""
@@ -643,7 +656,7 @@ def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
         if isinstance(node, exp.Sub | exp.Neg):
             return _signed_arithmetic(node, type_of)
         if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
-            return _element_or_default(node, type_of(node.this))
+            return _element_or_default(node, type_of(node.this) or _literal_array_type(node.this))
         if isinstance(node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):
             return _enum_vs_number(node, type_of)
         if isinstance(node, exp.Typeof) and node.meta.get("clickhouse_name", "").lower() \

@@ -363,6 +363,7 @@ def _rewrite_tables(tree: exp.Expression) -> set[str]:
         func = table.this
         if isinstance(func, exp.Anonymous) and func.name.lower() == "numbers":
             table.replace(_numbers(func, table.alias or "numbers"))
+            used.add("numbers")  # its UInt64 ``number`` column (see _column_types)
             continue
         name = _system_name(table)
         if name is None:
@@ -387,7 +388,7 @@ def _numbers(func: exp.Anonymous, alias: str) -> exp.Expression:
 
 
 def _column_types(tables: set[str]) -> Callable[[exp.Expression], str | None]:
-    types: dict[str, str] = {}
+    types: dict[str, str] = {"number": "UInt64"} if "numbers" in tables else {}
     for name in tables:
         if name in catalog.SYSTEM_TABLES:
             for c in catalog.SYSTEM_TABLES[name].columns:
