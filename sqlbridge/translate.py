@@ -246,6 +246,7 @@ def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Tra
     type_of = _column_types(tables)
     _array_join(tree)
     _limit_by(tree)
+    _with_ties(tree)
     top = _top_select(tree)
     names = [naming.column_name(p, text) for p in top.expressions] if top is not None else []
     names = naming.distinct_names(top.expressions, names) if top is not None else []
@@ -338,6 +339,17 @@ def _refuse_unsupported(tree: exp.Expression) -> None:
     for group in tree.find_all(exp.Group):
         if group.args.get("totals"):
             raise NotImplemented_("WITH TOTALS is not supported; add a UNION ALL with the totals")
+    for group in tree.find_all(exp.Group):
+        for key in ("rollup", "cube"):
+            if any(not m.expressions for m in group.args.get(key) or []):
+                raise NotImplemented_(f"WITH {key.upper()} is not supported (ClickHouse fills "
+                                      "the rolled-up keys with defaults, DuckDB with NULL); add "
+                                      "a UNION ALL with the totals")
+    if tree.find(exp.WithFill) is not None:
+        raise NotImplemented_("ORDER BY ... WITH FILL is not supported; the gaps can be made "
+                              "with numbers() and a LEFT JOIN")
+    for node in tree.find_all(exp.In):
+        node.set("is_global", None)  # GLOBAL IN is IN on a single server
     if tree.find(exp.Final) is not None:
         raise NotImplemented_("FINAL is meaningless here: system tables have no parts to merge")
     for node in tree.find_all(exp.Table):
@@ -457,6 +469,25 @@ def _scalar_with(tree: exp.Expression) -> None:
                 column.replace(replacement)
         if not with_.expressions:
             with_.pop()
+
+
+def _with_ties(tree: exp.Expression) -> None:
+    """``ORDER BY x LIMIT n WITH TIES`` -> ``QUALIFY rank() OVER (ORDER BY x) <= n`` (DuckDB
+    has no WITH TIES): the rows of rank n or better are exactly the first n and their ties."""
+    for select in list(tree.find_all(exp.Select)):
+        limit = select.args.get("limit")
+        options = limit.args.get("limit_options") if isinstance(limit, exp.Limit) else None
+        if options is None or not options.args.get("with_ties"):
+            continue
+        order = select.args.get("order")
+        if order is None or select.args.get("offset") is not None:
+            raise NotImplemented_("LIMIT ... WITH TIES needs ORDER BY and no OFFSET here")
+        window = exp.Window(this=exp.Anonymous(this="rank", expressions=[]), order=order.copy())
+        cond = exp.LTE(this=window, expression=limit.expression.copy())
+        select.set("limit", None)
+        qualify = select.args.get("qualify")
+        select.set("qualify", exp.Qualify(
+            this=exp.and_(qualify.this, cond) if qualify is not None else cond))
 
 
 def _limit_by(tree: exp.Expression) -> None:
