@@ -96,24 +96,25 @@ ASYNCHRONOUS_LOADER = SystemTable(
         Column("dependencies", "Array(UInt64)",
                "List of IDs of jobs that should be done before this job."),
         Column("dependencies_left", "UInt64", "Current number of dependencies left to be done."),
-        Column("status", STATUS_CLICKHOUSE_TYPE, "Current load status of a job: PENDING (load "
-               "job is "
-               "not started yet), OK (load job executed and was successful), FAILED (load job "
-               "executed and failed), CANCELED (load job is not going to be executed due to "
-               "removal "
-               "or dependency failure)."),
+        # The comments are ClickHouse's, verbatim (its own typos included): DESCRIBE and
+        # system.columns should read exactly as on a ClickHouse server.
+        Column("status", STATUS_CLICKHOUSE_TYPE, "Current load status of a job: PENDING: Load "
+               "job is not started yet. OK: Load job executed and was successful. FAILED: Load "
+               "job executed and failed. CANCELED: Load job is not going to be executed due to "
+               "removal or dependency failure."),
         Column("is_executing", "UInt8", "The job is currently being executed by a worker."),
         Column("is_blocked", "UInt8", "The job waits for its dependencies to be done."),
         Column("is_ready", "UInt8", "The job is ready to be executed and waits for a worker."),
-        Column("elapsed", "Float64", "Seconds spent in execution. Zero if job is not started. "
+        Column("elapsed", "Float64", "Seconds elapsed since start of execution. Zero if job is not "
+               "started. "
                "Total execution time if job finished."),
         Column("pool_id", "UInt64", "ID of a pool currently assigned to the job."),
         Column("pool", "String", "Name of `pool_id` pool."),
-        Column("priority", "Int64", "Priority of `pool_id` pool (lower value = more urgent)."),
+        Column("priority", "Int64", "Priority of `pool_id` pool."),
         Column("execution_pool_id", "UInt64", "ID of a pool the job is executed in. Equals "
                "initially assigned pool before execution starts."),
         Column("execution_pool", "String", "Name of `execution_pool_id` pool."),
-        Column("execution_priority", "Int64", "Priority of `execution_pool_id` pool."),
+        Column("execution_priority", "Int64", "Priority of execution_pool_id pool."),
         Column("ready_seqno", "Nullable(UInt64)", "Not null for ready jobs. Worker pulls the next "
                "job to be executed from a ready queue of its pool. If there are multiple ready "
                "jobs, then job with the lowest value of `ready_seqno` is picked."),
@@ -124,9 +125,9 @@ ASYNCHRONOUS_LOADER = SystemTable(
         Column("schedule_time", _TS, "Time when job was created and scheduled to be executed "
                "(usually with all its dependencies)."),
         Column("enqueue_time", f"Nullable({_TS})", "Time when job became ready and was enqueued "
-               "into a ready queue of its pool. Null if the job is not ready yet."),
+               "into a ready queue of it's pool. Null if the job is not ready yet."),
         Column("start_time", f"Nullable({_TS})", "Time when worker dequeues the job from ready "
-               "queue and starts its execution. Null if the job is not started yet."),
+               "queue and start its execution. Null if the job is not started yet."),
         Column("finish_time", f"Nullable({_TS})", "Time when job execution is finished. Null if "
                "the job is not finished yet."),
     ),
