@@ -15,6 +15,8 @@ what ClickHouse would say, and the session attaches it to the result's Arrow fie
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from sqlbridge import catalog
@@ -39,12 +41,22 @@ _UINT64_FUNCTIONS = {
 
 def column_name(node: exp.Expression, src: str) -> str | None:
     """The name ClickHouse gives an unaliased computed column; None when no alias is needed."""
-    if isinstance(node, exp.Alias | exp.Column | exp.Star):
-        return None
+    if isinstance(node, exp.Alias | exp.Column | exp.Star) or _columns_matcher(node) is not None:
+        return None  # COLUMNS('re') expands to columns that keep their own names
     try:
         return _name(node, src)
     except Exception:  # naming is cosmetic: never fail a query over it
         return node.sql(dialect="clickhouse")
+
+
+def _columns_matcher(node: exp.Expression) -> str | None:
+    """The regular expression of ``COLUMNS('re')``, else None."""
+    if isinstance(node, exp.Columns) and isinstance(node.this, exp.Literal):
+        return node.this.name
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "columns" and \
+            len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Literal):
+        return node.expressions[0].name
+    return None
 
 
 def distinct_names(projections: list[exp.Expression], names: list[str | None]
@@ -258,6 +270,9 @@ def type_hints(select: exp.Select, tables: set[str], names: list[str | None]) ->
         out = projection.alias if isinstance(projection, exp.Alias) else computed
         if isinstance(target, exp.Star):
             hints.update(columns)
+        elif _columns_matcher(target) is not None:
+            pattern = re.compile(_columns_matcher(target) or "")
+            hints.update({k: v for k, v in columns.items() if pattern.search(k)})
         elif isinstance(target, exp.Column):
             if target.name in columns:
                 hints[out or target.name] = columns[target.name]
