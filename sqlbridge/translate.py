@@ -251,6 +251,7 @@ def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Tra
     names = [naming.column_name(p, text) for p in top.expressions] if top is not None else []
     names = naming.distinct_names(top.expressions, names) if top is not None else []
     _scalar_with(tree)
+    _several_array_joins(tree)
     hints = naming.type_hints(top, tables, names) if top is not None else {}
     nullable = naming.nullable_outputs(top, tree, tables, names) if top is not None else set()
     fix_functions(tree, type_of)
@@ -469,6 +470,33 @@ def _scalar_with(tree: exp.Expression) -> None:
                 column.replace(replacement)
         if not with_.expressions:
             with_.pop()
+
+
+def _several_array_joins(tree: exp.Expression) -> None:
+    """``SELECT arrayJoin(a) AS x, arrayJoin(b) AS y``: in ClickHouse each ``arrayJoin`` is its
+    own ARRAY JOIN (the rows multiply); DuckDB's ``unnest`` calls in one SELECT are zipped. With
+    two or more, each becomes a subquery level ``SELECT *, unnest(arr) AS __asl_array_join_i``
+    (as the ARRAY JOIN clause is translated), and the call becomes that column. Done after
+    naming: the result column keeps its ``arrayJoin(...)`` name."""
+    for select in list(tree.find_all(exp.Select)):
+        calls = [e for p in select.expressions for e in p.find_all(exp.Explode)
+                 if e.parent_select is select]
+        if len(calls) < 2:
+            continue
+        source = select.args.get("from_")
+        if select.args.get("joins") or source is None or any(
+                isinstance(p, exp.Star) for p in select.expressions):
+            raise NotImplemented_("several arrayJoin() in a SELECT with JOIN or * are not "
+                                  "supported; use the ARRAY JOIN clause")
+        table = source.this
+        alias = table.alias_or_name or "t"
+        for i, call in enumerate(calls, 1):
+            column = f"__asl_array_join_{i}"
+            inner = exp.select(exp.Star(), exp.alias_(exp.Unnest(expressions=[call.this.copy()]),
+                                                      column)).from_(table)
+            table = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            call.replace(exp.column(column))
+        select.set("from_", exp.From(this=table))
 
 
 def _with_ties(tree: exp.Expression) -> None:
