@@ -33,6 +33,18 @@ Fixed (sqlglot output was wrong, not just missing):
   - ``toStartOfMinute(t)``/``toDateTime(t)``: values were right but typed DateTime64(6) and printed
     with ``.000000``; ClickHouse answers DateTime, so the result column becomes whole seconds
     (``naming``/``resulttypes``).
+  - ``finish_time - start_time``, ``now() - t``: DuckDB answers an INTERVAL; ClickHouse seconds
+    (Decimal(18, 6) with a DateTime64 side, Int32 between DateTimes).
+  - ``status > 'OK'``: DuckDB compared the names as text; the literal is cast to the ENUM, so
+    values compare (PENDING < OK < FAILED < CANCELED); ``CAST(status AS Int8)`` is the value.
+  - ``1 - 0.9``: DuckDB reads decimal literals as DECIMAL (0.1); ClickHouse as Float64.
+  - ``toString([4, 1])`` is ``[4,1]`` (no blanks); ``arraySum``/``arrayMax`` of ``[]`` are 0;
+    ``assumeNotNull`` gives the type's default; ``[1][5]`` is 0 as for a column.
+  - ``formatDateTime``: ``%M`` is the month name in ClickHouse (minutes are ``%i``); ``%F``,
+    ``%T``, ``%D``, ``%R``... are re-spelt for strftime.
+  - ``toStartOfInterval`` buckets in the session's zone (DuckDB's default is UTC, wrong for
+    +05:45); ``toDateTime(t, 'UTC')``/``toTimeZone`` keep the instant and put the zone in the
+    type, which the formats print in.
 Added (sqlglot left the name unknown to DuckDB): ``multiIf``, ``toString``, ``toDateTime``,
 ``toDateTime64``, ``toDate``, ``toTypeName`` (ClickHouse spelling), ``toUInt8``..``toFloat64``,
 ``toUnixTimestamp``, ``toYYYYMMDD``,
@@ -239,6 +251,7 @@ def _to_datetime(args: list[exp.Expression], type_of: TypeOf, scale: int) -> exp
         value = _cast(arg, "TIMESTAMPTZ")
     if scale == 0:
         value = _fn("date_trunc", exp.Literal.string("second"), value)
+    value.meta["clickhouse_type"] = "DateTime" if scale == 0 else "DateTime64(6)"
     return value
 
 
