@@ -225,6 +225,8 @@ _NUMBERS = ("UInt", "Int", "Float")
 
 def _to_string(arg: exp.Expression, type_of: TypeOf) -> exp.Expression:
     t = type_of(arg)
+    if t is not None and t.startswith("Decimal"):  # ClickHouse prints 1.5, not 1.500000
+        arg, t = _cast(arg, "DOUBLE"), "Float64"
     numbers = t is not None and t.startswith("Array(") and t[len("Array("):].startswith(_NUMBERS)
     if isinstance(arg, exp.Array):
         numbers = all(isinstance(e, exp.Literal) and not e.is_string or
@@ -312,8 +314,9 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
         if (type_of(arg) or "").startswith("Enum") and _CASTS[name] not in ("DATE", "DOUBLE",
                                                                            "FLOAT"):
             return _cast(_fn("enum_code", arg), _CASTS[name])
-        is_float = (isinstance(arg, exp.Literal) and not arg.is_string and not arg.is_int) or \
-            type_of(arg) == "Float64"
+        operand = arg.this if isinstance(arg, exp.Neg) else arg  # toInt32(-1.5) is -1
+        is_float = (isinstance(operand, exp.Literal) and not operand.is_string
+                    and not operand.is_int) or type_of(operand) == "Float64"
         if is_float and _CASTS[name] not in ("FLOAT", "DOUBLE", "DATE"):
             arg = _fn("trunc", arg)  # ClickHouse truncates toUInt64(2.7) to 2; a CAST rounds
         return _cast(arg, _CASTS[name])
