@@ -113,7 +113,7 @@ _RENAMES = {
     "hasany": "list_has_any", "hasall": "list_has_all", "arraysort": "list_sort",
     "arrayreversesort": "list_reverse_sort", "anylast": "last", "replaceall": "replace",
     "arrayelement": "list_extract", "arraydistinct": "list_distinct",
-    "lengthutf8": "length", "charlength": "length", "extractall": "regexp_extract_all",
+    "lengthutf8": "length", "charlength": "length",
 }
 
 #: ClickHouse's variances come from the moments (count, sum, sum of squares), not Welford's
@@ -330,6 +330,9 @@ def _anonymous(node: exp.Func, type_of: TypeOf) -> exp.Expression | None:
             if kind == "zero" else value
     if name in _VARIANCES and len(args) == 1:
         return _template(_VARIANCES[name], _cast(args[0], "DOUBLE"))
+    if name == "extractall" and len(args) == 2:  # ClickHouse: [] for a NULL haystack
+        return exp.Coalesce(this=_fn("regexp_extract_all", *args),
+                            expressions=[_cast(exp.Array(expressions=[]), "VARCHAR[]")])
     if name == "replaceregexpone" and len(args) == 3:
         return _fn("regexp_replace", *args)
     if name == "arrayexists" and len(args) == 2:  # UInt8, like a comparison
