@@ -665,7 +665,7 @@ class AsyncLoader:
                     f"load job '{job.name}'; schedule it first (wait_load() does both)"
                 )
             if self._columns.status[job._slot] == PENDING:
-                latch, suspended = self._begin_wait(job)
+                latch, suspended, waiting = self._begin_wait(job)
             else:
                 latch = None
         if latch is not None:
@@ -677,8 +677,13 @@ class AsyncLoader:
                 if finished:
                     latch.release()  # let the next waiter through
             finally:
-                with self._lock:
-                    self._end_wait(job, suspended)
+                interrupt = self._acquire_despite_interrupts()
+                try:
+                    self._end_wait(job, suspended, waiting)
+                finally:
+                    self._lock.release()
+                if interrupt is not None:
+                    raise interrupt
             if not finished and job.status == PENDING:
                 raise TimeoutError(
                     f"Load job '{job.name}' did not finish within {timeout} s "
@@ -694,22 +699,43 @@ class AsyncLoader:
             return None
         raise AsyncLoadWaitFailed(f"Waited job failed: {format_exception(error)}") from error
 
-    def _begin_wait(self, job: LoadJob) -> tuple[threading.Lock | None, PoolState | None]:
+    def _acquire_despite_interrupts(self) -> BaseException | None:
+        """Take the loader lock even if Ctrl-C arrives meanwhile; return that interrupt.
+
+        Undoing a wait's counts must not be skipped: a waiter count or a suspended worker
+        left behind would be wrong for ever.
+        """
+        interrupt = None
+        while True:
+            try:
+                self._lock.acquire()
+                return interrupt
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+                interrupt = exc
+
+    def _begin_wait(
+        self, job: LoadJob
+    ) -> tuple[threading.Lock | None, PoolState | None, PoolState | None]:
         """Everything wait() does under the lock before it blocks on a pending job.
 
-        Returns the latch to block on (None: nothing to wait for after all) and the pool whose
-        suspended-worker count was raised, for ``_end_wait``.
+        Returns the latch to block on (None: nothing to wait for after all), the pool whose
+        suspended-worker count was raised and the pool whose waiting-worker count was raised
+        (a worker blocked in a wait runs nothing), for ``_end_wait``.
         """
         cols = self._columns
         slot = job._slot
         current = current_job()
         suspended: PoolState | None = None
+        waiting: PoolState | None = None
         if current is not None and current._loader is self:
             if job is current or self._depends_on(job, current):
                 raise LogicalError(
                     f"Load job '{current.name}' waits for dependent load job '{job.name}'"
                 )
             waiter_pool = self._pools[cols.execution_pool_id[current._slot]]
+            waiting = waiter_pool
+            waiter_pool.waiting_workers += 1
+            self._idle.notify_all()  # wait_all() re-checks whether anything can still run
             if waiter_pool.priority < self._pools[cols.pool_id[slot]].priority:
                 self._prioritize(job, waiter_pool.id)
             if cols.pool_id[slot] == waiter_pool.id:
@@ -723,28 +749,29 @@ class AsyncLoader:
                 self._spawn(waiter_pool)
         try:
             if cols.status[slot] != PENDING:
-                self._end_wait(job, suspended, counted=False)
-                return None, None
+                self._end_wait(job, suspended, waiting, counted=False)
+                return None, None, None
             if self._log_events:
                 _log(logging.DEBUG, "Wait load job '%s' in %s", job.name,
                      self._pools[cols.pool_id[slot]].name)
             if job.on_waiters_increment is not None:
                 job.on_waiters_increment(job)  # may raise to refuse the wait
         except BaseException:
-            if suspended is not None:
-                suspended.suspended_workers -= 1
+            self._end_wait(job, suspended, waiting, counted=False)
             raise
         if job._latch is None:
             job._latch = threading.Lock()
             job._latch.acquire()  # released once, when the job finishes
         cols.waiters[slot] += 1
-        return job._latch, suspended
+        return job._latch, suspended, waiting
 
-    def _end_wait(self, job: LoadJob, suspended: PoolState | None, counted: bool = True
-                  ) -> None:
+    def _end_wait(self, job: LoadJob, suspended: PoolState | None,
+                  waiting: PoolState | None, counted: bool = True) -> None:
         """Undo ``_begin_wait``'s counts; called with the lock held."""
         if suspended is not None:
             suspended.suspended_workers -= 1
+        if waiting is not None:
+            waiting.waiting_workers -= 1
         if not counted:
             return
         cols = self._columns
@@ -779,10 +806,10 @@ class AsyncLoader:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while self._scheduled or any(p.workers for p in self._pools):
-                # Suspended workers wait on other jobs and run nothing; while paused no
-                # stand-in may start, so they count as no worker at all.
+                # Workers blocked in a wait run nothing; while paused no stand-in may
+                # start, so they count as no worker at all.
                 runnable = any(
-                    p.workers > (0 if self._is_running else p.suspended_workers)
+                    p.workers > (0 if self._is_running else p.waiting_workers)
                     for p in self._pools
                 )
                 if self._scheduled and not runnable:

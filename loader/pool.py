@@ -63,7 +63,7 @@ class Pool:
 class PoolState:
     __slots__ = (
         "id", "name", "priority", "max_threads", "workers", "suspended_workers",
-        "executing", "ready_count", "_fifo", "_moved", "_columns",
+        "waiting_workers", "executing", "ready_count", "_fifo", "_moved", "_columns",
     )
 
     def __init__(self, pool_id: int, pool: Pool, columns: Columns) -> None:
@@ -73,6 +73,7 @@ class PoolState:
         self.max_threads = resolve_max_threads(pool.max_threads)
         self.workers = 0  # spawned and not yet exited, suspended ones included
         self.suspended_workers = 0  # blocked in wait() on a job of this same pool
+        self.waiting_workers = 0  # blocked in wait() on any job (suspended ones included)
         self.executing = 0  # jobs this pool's workers are running now
         self.ready_count = 0
         # Seqnos come from one loader-wide counter, so jobs enqueued here arrive in seqno

@@ -508,7 +508,8 @@ def test_ctrl_c_while_reacquiring_the_loader_lock_breaks_mutual_exclusion(syncs)
     the loader-wide lock; Ctrl-C reaching the main thread while it re-acquired that lock made
     Condition.wait raise WITHOUT the lock, and the 'with self._lock' exit then released the
     lock the WORKER held: another thread entered the loader mid-cascade and the worker died on
-    'release unlocked lock'.
+    'release unlocked lock'.  Now the interrupt is raised once the main thread has the lock
+    and has undone its wait's counts: mutual exclusion holds throughout.
     """
     loader = AsyncLoader([Pool("p", 2)], log_failures=False)
     gate, in_policy, release_policy = syncs.event(), syncs.event(), syncs.event()
@@ -517,7 +518,7 @@ def test_ctrl_c_while_reacquiring_the_loader_lock_breaks_mutual_exclusion(syncs)
         gate.wait(TIMEOUT)
         raise ValueError("boom")
 
-    def slow_policy(job, dep):  # runs under the loader lock, after the waiters were notified
+    def slow_policy(job, dep):  # runs under the loader lock, after the waiters were woken
         in_policy.set()
         release_policy.wait(TIMEOUT)
         return None
@@ -526,19 +527,27 @@ def test_ctrl_c_while_reacquiring_the_loader_lock_breaks_mutual_exclusion(syncs)
     dependent = LoadJob(noop, name="dependent", dependencies=[root],
                         dependency_failure=slow_policy)
     main = threading.main_thread().ident
+    excluded: list[bool] = []
 
-    def main_is_reacquiring() -> bool:
+    def main_is_taking_the_lock() -> bool:
         frame = sys._current_frames().get(main)
-        return frame is not None and frame.f_code.co_name == "_acquire_restore"
+        return frame is not None and frame.f_code.co_name == "_acquire_despite_interrupts"
 
     def orchestrate() -> None:
         wait_until(lambda: root.waiters_count == 1, what="main blocked in wait()")
         gate.set()
         assert in_policy.wait(TIMEOUT)
         deadline = time.monotonic() + 2.0
-        while not main_is_reacquiring() and time.monotonic() < deadline:
+        while not main_is_taking_the_lock() and time.monotonic() < deadline:
             time.sleep(0.001)
         signal.pthread_kill(main, signal.SIGUSR1)
+        # The worker is still inside its critical section (the policy): nobody else may be.
+        other = threading.Thread(target=loader.pool_snapshot, name="review-other", daemon=True)
+        other.start()
+        other.join(1.0)
+        excluded.append(other.is_alive())
+        release_policy.set()
+        other.join(TIMEOUT)
 
     def handler(signum, frame):
         raise Interrupted()
@@ -551,12 +560,6 @@ def test_ctrl_c_while_reacquiring_the_loader_lock_breaks_mutual_exclusion(syncs)
             with pytest.raises(Interrupted):
                 loader.wait(root, no_throw=True)
             join_thread(helper, outcome)
-            # The worker is still inside its critical section (the policy): nobody else may be.
-            other, other_outcome = run_in_thread(loader.pool_snapshot, name="review-other")
-            other.join(1.0)
-            excluded = other.is_alive()
-            release_policy.set()
-            join_thread(other, other_outcome)
             try:
                 wait_until(lambda: dependent.status == LoadStatus.OK, timeout=SHORT)
                 dependent_ran = True
@@ -566,12 +569,13 @@ def test_ctrl_c_while_reacquiring_the_loader_lock_breaks_mutual_exclusion(syncs)
         finally:
             signal.signal(signal.SIGUSR1, previous)
             release_policy.set()
-    assert excluded, (
+    assert excluded == [True], (
         f"another thread entered the loader while a worker held its lock; "
         f"dead threads: {died}; dependent ran: {dependent_ran}; shut down: {shut_down}"
     )
     assert not died, died
     assert dependent_ran and shut_down
+    assert root.waiters_count == 0
 
 
 def test_failed_thread_start_leaks_a_phantom_worker(monkeypatch):
@@ -639,13 +643,6 @@ def test_wait_all_while_paused_with_only_a_suspended_worker_hangs(make_loader, s
         loader.wait(child, timeout=TIMEOUT)
 
 
-@pytest.mark.xfail(
-    reason="engine bug (in 0b1bbf7's latch wait): Ctrl-C that reaches the main thread while "
-    "it takes the loader lock in wait()'s finally (woken by the latch, a worker still holds "
-    "the lock) interrupts that acquire, so _end_wait never runs: waiters_count stays 1 for "
-    "ever, on_waiters_decrement is never called and the hooks are never released",
-    strict=True,
-)
 def test_ctrl_c_while_wait_retakes_the_loader_lock_leaks_the_waiter_count(syncs):
     loader = AsyncLoader([Pool("p", 2)], log_failures=False)
     gate, in_policy, release_policy = syncs.event(), syncs.event(), syncs.event()
@@ -701,13 +698,6 @@ def test_ctrl_c_while_wait_retakes_the_loader_lock_leaks_the_waiter_count(syncs)
     assert hooks.snapshot() == ["+", "-"]
 
 
-@pytest.mark.xfail(
-    reason="engine bug (SPEC 2: wait_all never hangs when nothing can run): while paused, a "
-    "running job blocked in a plain wait on a job of ANOTHER pool (not counted as suspended) "
-    "still counts as a runnable worker, so wait_all() waits until its timeout instead of "
-    "raising LogicalError",
-    strict=True,
-)
 def test_wait_all_while_paused_with_a_worker_waiting_on_another_pool(make_loader, syncs):
     loader = make_loader((1, -1), (1, 0), paused=False)
     started, go = syncs.event(), syncs.event()
