@@ -138,7 +138,9 @@ def _name(node: exp.Expression, src: str) -> str:
     if isinstance(node, exp.Paren):
         return _name(node.this, src)
     if isinstance(node, exp.Literal):
-        return f"'{_escape(node.this)}'" if node.is_string else node.this
+        if node.is_string:
+            return f"'{_escape(node.this)}'"
+        return node.this if node.is_int else _float_name(node.this)
     if isinstance(node, exp.Null):
         return "NULL"
     if isinstance(node, exp.Boolean):
@@ -209,6 +211,20 @@ def _name(node: exp.Expression, src: str) -> str:
     if isinstance(node, exp.Func):
         return _function(node, src)
     return node.sql(dialect="clickhouse")
+
+
+def _float_name(text: str) -> str:
+    """A Float64 literal as ClickHouse names it: ``1.0`` -> ``1.``, ``1e-3`` -> ``0.001``."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    r = repr(value)
+    if "e" in r or "inf" in r or "nan" in r:
+        if "e+" in r and value.is_integer() and abs(value) < 1e21:
+            return f"{int(value)}."
+        return r.replace("e-0", "e-").replace("e+", "e")
+    return r[:-1] if r.endswith(".0") else r
 
 
 def _escape(text: str) -> str:
@@ -317,6 +333,12 @@ def _zoned_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
 
 
 def _computed_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
+    if isinstance(node, exp.DayOfWeekIso | exp.DayOfWeek):
+        return "UInt8"
+    if isinstance(node, exp.Add | exp.Sub) and isinstance(node.expression, exp.Interval):
+        shifted = _computed_type(node.this, columns)
+        if shifted == "DateTime":
+            return shifted  # a DateTime plus an interval of seconds or more stays a DateTime
     if isinstance(node, exp.Boolean) or isinstance(node, exp.Cast) and node.to.this in (
             exp.DataType.Type.BOOLEAN,):
         return "Bool"  # ClickHouse's true/false literals are Bool (comparisons are UInt8)
