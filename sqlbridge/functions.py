@@ -75,7 +75,7 @@ from collections.abc import Callable
 import sqlglot
 from sqlglot import exp
 
-from sqlbridge import catalog
+from sqlbridge import catalog, naming
 from sqlbridge.errors import NotImplemented_
 
 #: Tells the type of an expression when it is a known column: ``"Array(UInt64)"``, or None.
@@ -649,6 +649,10 @@ def fix_functions(tree: exp.Expression, type_of: TypeOf) -> exp.Expression:
             double = _cast(node, "DOUBLE")
             double.meta["clickhouse_type"] = "Float64"
             return double
+        if naming.is_float_constant(node):
+            constant = _cast(exp.Literal.string(node.name.lower()), "DOUBLE")
+            constant.meta["clickhouse_type"] = "Float64"
+            return constant
         if isinstance(node, exp.Sub):
             difference = _time_difference(node, type_of)
             if difference is not None:

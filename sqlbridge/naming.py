@@ -41,12 +41,20 @@ _UINT64_FUNCTIONS = {
 
 def column_name(node: exp.Expression, src: str) -> str | None:
     """The name ClickHouse gives an unaliased computed column; None when no alias is needed."""
+    if is_float_constant(node):
+        return node.name.lower()
     if isinstance(node, exp.Alias | exp.Column | exp.Star) or _columns_matcher(node) is not None:
         return None  # COLUMNS('re') expands to columns that keep their own names
     try:
         return _name(node, src)
     except Exception:  # naming is cosmetic: never fail a query over it
         return node.sql(dialect="clickhouse")
+
+
+def is_float_constant(node: exp.Expression) -> bool:
+    """``inf``/``nan``: ClickHouse's lexer reads them as Float64 literals, sqlglot as columns."""
+    return isinstance(node, exp.Column) and not node.table and isinstance(
+        node.this, exp.Identifier) and not node.this.quoted and node.name.lower() in ("inf", "nan")
 
 
 def _columns_matcher(node: exp.Expression) -> str | None:
@@ -198,7 +206,9 @@ def _name(node: exp.Expression, src: str) -> str:
         return f"isNull({_name(node.this, src)})"
     if isinstance(node, exp.Neg):
         if isinstance(node.this, exp.Literal) and not node.this.is_string:
-            return f"-{node.this.this}"  # ClickHouse folds a negative literal
+            return f"-{_name(node.this, src)}"  # ClickHouse folds a negative literal
+        if is_float_constant(node.this):
+            return f"-{node.this.name.lower()}"
         return f"negate({_name(node.this, src)})"
     if isinstance(node, exp.In):
         return f"in({_in_args(node, src)})"
