@@ -345,6 +345,8 @@ def _zoned_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
 def _computed_type(node: exp.Expression, columns: dict[str, str]) -> str | None:
     if isinstance(node, exp.DayOfWeekIso | exp.DayOfWeek):
         return "UInt8"
+    if isinstance(node, exp.StrPosition):
+        return "UInt64"  # position(): DuckDB's instr is BIGINT
     if isinstance(node, exp.Add | exp.Sub) and isinstance(node.expression, exp.Interval):
         shifted = _computed_type(node.this, columns)
         if shifted == "DateTime":
