@@ -115,7 +115,3 @@ class SamplingNotSupported(QueryError):
 
 class IllegalDivision(QueryError):
     code, name, http_status = 153, "ILLEGAL_DIVISION", 400
-
-
-class UnknownSetting(QueryError):
-    code, name, http_status = 115, "UNKNOWN_SETTING", 400

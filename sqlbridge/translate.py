@@ -41,7 +41,6 @@ from sqlbridge.errors import (
     Readonly,
     SamplingNotSupported,
     SyntaxError_,
-    UnknownSetting,
     UnknownTable,
 )
 from sqlbridge.functions import fix_functions
@@ -324,9 +323,9 @@ def _check_settings(settings: list[exp.Expression]) -> None:
             raise NotImplemented_("SETTINGS session_timezone cannot be changed per query here; "
                                   "open the session in that zone (sqlbridge.connect(loader, "
                                   "time_zone=...), asl sql --time-zone ...)")
-        raise UnknownSetting(f"Setting {name} cannot be honoured here, and it would change the "
-                             "answer; remove it from the SETTINGS clause (use LIMIT, WHERE, ... "
-                             "in the query instead)")
+        # NOT_IMPLEMENTED, not UNKNOWN_SETTING: the setting is ClickHouse's, and is real.
+        raise NotImplemented_(f"SETTINGS {name} is not supported here (dropping it could "
+                              "change the answer); remove it from the query")
 
 
 def _refuse_unsupported(tree: exp.Expression) -> None:
