@@ -483,11 +483,12 @@ def _several_array_joins(tree: exp.Expression) -> None:
         if len(calls) < 2:
             continue
         source = select.args.get("from_")
-        if select.args.get("joins") or source is None or any(
-                isinstance(p, exp.Star) for p in select.expressions):
+        if select.args.get("joins") or any(isinstance(p, exp.Star) for p in select.expressions):
             raise NotImplemented_("several arrayJoin() in a SELECT with JOIN or * are not "
                                   "supported; use the ARRAY JOIN clause")
-        table = source.this
+        table = source.this if source is not None else exp.Subquery(  # SELECT without FROM
+            this=exp.select(exp.alias_(exp.Literal.number(1), "__asl_one")),
+            alias=exp.TableAlias(this=exp.to_identifier("t")))
         alias = table.alias_or_name or "t"
         for i, call in enumerate(calls, 1):
             column = f"__asl_array_join_{i}"
