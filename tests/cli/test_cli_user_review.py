@@ -69,13 +69,6 @@ def test_sql_write_error_is_a_clean_error(tmp_path):
     assert _clean_error(proc), proc.stderr[-400:]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`asl sql 'SELECT 1'` (no source) answers 'Use one of: --demo ..., --connect URL (a "
-    "running asl endpoint), --history FILE (a recorded job history (sqlbridge.record_history))'"
-    ": two of the three advertised sources fail at once ('this version does not have yet'), "
-    "and sqlbridge.record_history does not exist. `asl --help` and `asl sql --help` describe "
-    "--connect/--history as working too. Until they exist, the hint and help should offer "
-    "--demo only (or mark the others 'not available yet')."))
 def test_no_source_hint_offers_only_what_exists(asl):
     import sqlbridge
 
