@@ -33,6 +33,12 @@ def asl_command() -> list[str]:
 
 
 @pytest.fixture
+def asl_argv() -> list[str]:
+    """The command line that starts ``asl``, for tests that need their own subprocess setup."""
+    return asl_command()
+
+
+@pytest.fixture
 def asl():
     """Run ``asl ARGS`` -> CompletedProcess (text, captured), bounded by TIMEOUT."""
 

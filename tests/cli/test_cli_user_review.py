@@ -55,16 +55,14 @@ def test_graph_refuses_an_output_extension_it_cannot_write(run, tmp_path):
 
 # Found in review, fixed since: a Python traceback (OSError ENOSPC) when stdout is full.
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-def test_sql_write_error_is_a_clean_error(tmp_path):
+def test_sql_write_error_is_a_clean_error(tmp_path, asl_argv):
     import subprocess
-
-    from conftest import TIMEOUT, asl_command
 
     env = {k: v for k, v in os.environ.items() if k != "ASL_URL"}
     with open("/dev/full", "w") as full:
-        proc = subprocess.run([*asl_command(), "sql", "--demo", "SELECT 1"], stdout=full,
+        proc = subprocess.run([*asl_argv, "sql", "--demo", "SELECT 1"], stdout=full,
                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                              timeout=TIMEOUT, env={**env, "TZ": "UTC"})
+                              timeout=60, env={**env, "TZ": "UTC"})
     assert proc.returncode == 1
     assert _clean_error(proc), proc.stderr[-400:]
 
