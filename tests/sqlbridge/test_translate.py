@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +17,7 @@ import sqlbridge
 from sqlbridge import catalog
 from sqlbridge.errors import NotImplemented_
 from sqlbridge.split import split_statements
-from sqlbridge.testing import FakeLoader, sample_jobs
+from sqlbridge.testing import FakeLoader
 from sqlbridge.translate import translate
 
 CASES = [
@@ -177,36 +176,6 @@ CASES = [
         '5), formatReadableTimeDelta(-90) FROM system.asynchronous_loader ORDER BY job'
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def db():
-    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def oracle(tmp_path_factory):
-    chdb = pytest.importorskip("chdb")
-    path = tmp_path_factory.mktemp("oracle") / "jobs.parquet"
-    pq.write_table(sample_jobs(), path)
-    enum = catalog.STATUS_CLICKHOUSE_TYPE.replace("'", "\\'")
-    # Parquet loses the Enum, makes array elements Nullable and pins times to UTC (the real
-    # table's DateTime64 shows in the session's zone): put back the real types.
-    times = ", ".join(
-        f"fromUnixTimestamp64Micro(toUnixTimestamp64Micro({c})) AS {c}"
-        for c in ("schedule_time", "enqueue_time", "start_time", "finish_time"))
-    source = (f"(SELECT * REPLACE (CAST(status, '{enum}') AS status, "
-              f"CAST(dependencies, 'Array(UInt64)') AS dependencies, {times}) "
-              f"FROM file('{path}', Parquet))")
-
-    def run(sql: str, fmt: str = "JSONCompact", zone: str = "UTC") -> dict | str:
-        sql = sql.replace("system.asynchronous_loader", source)
-        settings = f" SETTINGS session_timezone = '{zone}', output_format_pretty_color = 0"
-        out = chdb.query(f"{sql}{settings} FORMAT {fmt}", fmt).bytes()
-        return json.loads(out) if fmt == "JSONCompact" else out.decode()
-
-    return run
 
 
 @pytest.mark.parametrize("sql", CASES)

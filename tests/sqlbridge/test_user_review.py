@@ -9,46 +9,13 @@ from __future__ import annotations
 
 import json
 
-import pyarrow.parquet as pq
 import pytest
 
 import sqlbridge
-from sqlbridge import catalog
 from sqlbridge.errors import NotImplemented_, QueryError, Readonly
-from sqlbridge.testing import FakeLoader, sample_jobs
+from sqlbridge.testing import FakeLoader
 
 T = "system.asynchronous_loader"
-
-
-@pytest.fixture(scope="module")
-def db():
-    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def oracle(tmp_path_factory):
-    """ClickHouse (chdb) over ``sample_jobs()``, built as in test_translate.py."""
-    chdb = pytest.importorskip("chdb")
-    path = tmp_path_factory.mktemp("review") / "jobs.parquet"
-    pq.write_table(sample_jobs(), path)
-    enum = catalog.STATUS_CLICKHOUSE_TYPE.replace("'", "\\'")
-    times = ", ".join(
-        f"fromUnixTimestamp64Micro(toUnixTimestamp64Micro({c})) AS {c}"
-        for c in ("schedule_time", "enqueue_time", "start_time", "finish_time"))
-    source = (f"(SELECT * REPLACE (CAST(status, '{enum}') AS status, "
-              f"CAST(dependencies, 'Array(UInt64)') AS dependencies, {times}) "
-              f"FROM file('{path}', Parquet))")
-
-    def run(sql: str, fmt: str = "JSONCompact", zone: str = "UTC") -> dict | str:
-        sql = sql.replace(T, source)
-        tail = f" SETTINGS session_timezone = '{zone}', output_format_pretty_color = 0"
-        if " SETTINGS " in sql:  # the statement brings its own SETTINGS clause
-            tail = ""
-        out = chdb.query(f"{sql}{tail} FORMAT {fmt}", fmt).bytes()
-        return json.loads(out) if fmt == "JSONCompact" else out.decode()
-
-    return run
 
 
 def _same(db, oracle, sql: str) -> None:
