@@ -230,14 +230,12 @@ def test_raising_log_handler_during_schedule_leaves_half_registered_jobs():
         shutdown_quietly(loader)
 
 
-def test_task_remove_interrupted_by_waiter_hook_cannot_be_retried(make_loader, syncs):
-    """Regression test (fixed in 769dd82); was an engine bug: LoadTask.remove() empties the task
-    before loader.remove() returns;  when removal is interrupted while waiting for an executing
-    job (here: its waiter hook refuses the wait), the task has forgotten its jobs and a retry
-    removes nothing, so the finished jobs stay in the table for ever (ClickHouse clears the
-    sets after remove()).
+def _running_job_refusing_one_wait(syncs):
+    """A job that runs until released and whose first waiter is refused, and a dependent.
+
+    Returns (running, blocked, started, release): the removal under test is interrupted by
+    the refusal while it waits for ``running``; a retry then succeeds.
     """
-    loader = make_loader(2, paused=False)
     started, release = syncs.event(), syncs.event()
     refusals = [1]
 
@@ -252,6 +250,18 @@ def test_task_remove_interrupted_by_waiter_hook_cannot_be_retried(make_loader, s
 
     running = LoadJob(run, name="running", on_waiters_increment=refuse_once)
     blocked = LoadJob(noop, name="blocked", dependencies=[running])
+    return running, blocked, started, release
+
+
+def test_task_remove_interrupted_by_waiter_hook_cannot_be_retried(make_loader, syncs):
+    """Regression test (fixed in 769dd82); was an engine bug: LoadTask.remove() empties the task
+    before loader.remove() returns;  when removal is interrupted while waiting for an executing
+    job (here: its waiter hook refuses the wait), the task has forgotten its jobs and a retry
+    removes nothing, so the finished jobs stay in the table for ever (ClickHouse clears the
+    sets after remove()).
+    """
+    loader = make_loader(2, paused=False)
+    running, blocked, started, release = _running_job_refusing_one_wait(syncs)
     task = LoadTask(loader, [running, blocked])
     task.schedule()
     assert started.wait(TIMEOUT)
@@ -301,20 +311,7 @@ def test_retried_shutdown_erases_what_the_interrupted_one_canceled(make_loader, 
     (reference 2.1: shutdown erases every job that was scheduled when it was called).
     """
     loader = make_loader(2, paused=False)
-    started, release = syncs.event(), syncs.event()
-    refusals = [1]
-
-    def refuse_once(job):
-        if refusals[0]:
-            refusals[0] -= 1
-            raise RuntimeError("too many waiters")
-
-    def run(loader, job):
-        started.set()
-        release.wait(TIMEOUT)
-
-    running = LoadJob(run, name="running", on_waiters_increment=refuse_once)
-    blocked = LoadJob(noop, name="blocked", dependencies=[running])
+    running, blocked, started, release = _running_job_refusing_one_wait(syncs)
     loader.schedule(blocked)
     assert started.wait(TIMEOUT)
     with pytest.raises(RuntimeError, match="too many waiters"):
