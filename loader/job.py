@@ -62,7 +62,7 @@ class LoadJob:
     __slots__ = (
         "_func", "name", "_dependencies", "_pool", "_initial_pool", "_dependency_failure",
         "on_waiters_increment", "on_waiters_decrement", "tags", "parent_job_id",
-        "result", "_error", "_loader", "_slot", "_latch", "__weakref__",
+        "result", "_error", "_loader", "_slot", "_latch", "_walk", "__weakref__",
     )
 
     def __init__(
@@ -109,6 +109,7 @@ class LoadJob:
         self._loader: AsyncLoader | None = None
         self._slot = -1
         self._latch = None  # a lock held until the job finishes, made for its first waiter
+        self._walk: object = None  # schedule()'s mark while it walks the graph
         self.add_dependencies(*dependencies)
 
     def add_dependencies(self, *jobs: LoadJob) -> None:

@@ -265,7 +265,7 @@ class AsyncLoader:
             self._jobs.extend(new)
             self._dependents.extend([None] * len(new))
             self._scheduled += len(new)
-            after_failure = self._link(new)
+            after_failure = self._link(new, now)
             if after_failure:
                 self._apply_finished_dependencies(after_failure)
             if self._log_events:
@@ -295,36 +295,40 @@ class AsyncLoader:
         earlier can never depend on one scheduled now, so any cycle lies among the new jobs.
         Raises ``AsyncLoadCycle`` naming exactly the jobs on the cycle.
         """
+        # Marks in job._walk, unique to this walk so no clean-up is ever needed: an attribute
+        # is far cheaper than a dict keyed by id() on a 100k-job graph.
+        on_path, done = object(), object()
         new: list[LoadJob] = []
-        state: dict[int, bool] = {}  # id(job) -> still on the current path?
         for root in roots:
-            if id(root) in state or not self._is_new(root):
+            if root._walk is done or not self._is_new(root):
                 continue
-            state[id(root)] = True
+            root._walk = on_path
             new.append(root)
             path = [root]
             iters = [iter(root._dependencies)]
             while iters:
                 dep = next(iters[-1], None)
                 if dep is None:
-                    state[id(path.pop())] = False
+                    path.pop()._walk = done
                     iters.pop()
                     continue
-                on_path = state.get(id(dep))
-                if on_path is None:
-                    if not self._is_new(dep):
-                        state[id(dep)] = False
-                        continue
-                    state[id(dep)] = True
-                    new.append(dep)
-                    path.append(dep)
-                    iters.append(iter(dep._dependencies))
-                elif on_path:
+                mark = dep._walk
+                if mark is done:
+                    continue
+                if mark is on_path:
                     cycle = path[path.index(dep):] + [dep]
                     raise AsyncLoadCycle(
                         "Load job dependency cycle detected: "
                         + " -> ".join(job.name for job in cycle)
                     )
+                if dep._loader is not None:
+                    self._is_new(dep)  # raises if it is another loader's
+                    dep._walk = done
+                    continue
+                dep._walk = on_path
+                new.append(dep)
+                path.append(dep)
+                iters.append(iter(dep._dependencies))
         return new
 
     def _is_new(self, job: LoadJob) -> bool:
@@ -339,7 +343,7 @@ class AsyncLoader:
             )
         return False  # already scheduled or finished here
 
-    def _link(self, new: list[LoadJob]) -> list[LoadJob]:
+    def _link(self, new: list[LoadJob], now: int) -> list[LoadJob]:
         """Record each new job's dependencies, count the pending ones, inherit priority, and
         enqueue the jobs that are ready; return the jobs with a dependency that had failed."""
         cols = self._columns
@@ -351,19 +355,24 @@ class AsyncLoader:
         after_failure = []
         for job in new:
             slot = job._slot
+            deps = job._dependencies
+            if not deps:
+                offsets.append(end)
+                self._enqueue(slot, now)
+                continue
             mine = priority[pool_id[slot]]
             blocked = 0
             failed = False
-            deps = job._dependencies
             for dep in deps:
                 d = dep._slot
                 dep_ids.append(d + 1)
                 state = status[d]
                 if state == PENDING:
-                    if dependents[d] is None:
+                    waiting = dependents[d]
+                    if waiting is None:
                         dependents[d] = [slot]
                     else:
-                        dependents[d].append(slot)
+                        waiting.append(slot)
                     blocked += 1
                     if mine < priority[pool_id[d]]:
                         self._prioritize(dep, pool_id[slot])
@@ -376,7 +385,7 @@ class AsyncLoader:
             if blocked:
                 left[slot] = blocked
             else:
-                self._enqueue(slot)
+                self._enqueue(slot, now)
         return after_failure
 
     def _apply_finished_dependencies(self, jobs: list[LoadJob]) -> None:
@@ -392,14 +401,16 @@ class AsyncLoader:
                     if reason is not None:
                         self._finish(job._slot, CANCELED, reason)
 
-    def _enqueue(self, slot: int) -> None:
+    def _enqueue(self, slot: int, now: int) -> None:
+        """Put a job whose dependencies are all done into its pool's ready queue; ``now`` is the
+        caller's clock reading (one per lock hold: its events share that instant)."""
         cols = self._columns
-        self._last_ready_seqno += 1
-        cols.ready_seqno[slot] = self._last_ready_seqno
+        seqno = self._last_ready_seqno = self._last_ready_seqno + 1
+        cols.ready_seqno[slot] = seqno
         pool = self._pools[cols.pool_id[slot]]
-        pool.push(self._last_ready_seqno, slot)
+        pool.push(seqno, slot)
         if cols.enqueue_time[slot] == 0:
-            cols.enqueue_time[slot] = time_ns() // 1000
+            cols.enqueue_time[slot] = now
         if pool is self._finishing_worker_pool and pool.ready_count == 1:
             # A worker of this pool is finishing a job and will take this one next: a new
             # worker would find nothing to do (ClickHouse spawns it anyway, per its TODO).
@@ -457,9 +468,9 @@ class AsyncLoader:
     # -- workers and the priority gate ----------------------------------------------------
     def _can_spawn(self, pool: PoolState) -> bool:
         return (
-            self._is_running
+            pool.workers < pool.max_threads + pool.suspended_workers  # usually false: first
             and pool.ready_count > 0
-            and pool.workers < pool.max_threads + pool.suspended_workers
+            and self._is_running
             and (self._current_priority is None or self._current_priority >= pool.priority)
         )
 
@@ -508,20 +519,27 @@ class AsyncLoader:
     def _worker(self, pool: PoolState) -> None:
         context = job_context()
         cols = self._columns
+        jobs = self._jobs
+        ready_seqno, execution_pool_id = cols.ready_seqno, cols.execution_pool_id
+        start_time, start_ns = cols.start_time, cols.start_ns
         lock = self._lock
         slot = -1
         error: BaseException | None = None
         result: Any = None
         while True:
-            _acquire_yielding(lock)
+            if not lock.acquire(False):  # the uncontended case, inline: it is the common one
+                _acquire_yielding(lock)
             try:
+                # One clock reading per lock hold: the finish, the enqueues it causes and the
+                # next start happen at the same instant, as far as the table can tell.
+                now_ns = perf_counter_ns()
+                now = time_ns() // 1000
                 if slot >= 0:
                     pool.executing -= 1
                     self._finishing_worker_pool = pool
                     try:
                         if error is None:
-                            self._jobs[slot].result = result
-                            self._finish_ok(slot)
+                            self._finish_ok(slot, result, now, now_ns)
                         else:
                             self._finish(slot, FAILED, error)
                     finally:
@@ -536,11 +554,11 @@ class AsyncLoader:
                     self._idle.notify_all()
                     return
                 slot = pool.pop()
-                job = self._jobs[slot]
-                cols.ready_seqno[slot] = 0
-                cols.execution_pool_id[slot] = pool.id
-                cols.start_time[slot] = time_ns() // 1000
-                cols.start_ns[slot] = perf_counter_ns()
+                job = jobs[slot]
+                ready_seqno[slot] = 0
+                execution_pool_id[slot] = pool.id
+                start_time[slot] = now
+                start_ns[slot] = now_ns
                 pool.executing += 1
                 func = job._func
                 if self._log_events:
@@ -578,19 +596,19 @@ class AsyncLoader:
         )
 
     def _mark_finished(
-        self, slot: int, status: int, error: BaseException | None
+        self, slot: int, status: int, error: BaseException | None, now: int
     ) -> list[int] | tuple[()]:
         cols = self._columns
         job = self._jobs[slot]
         seqno = cols.ready_seqno[slot]
-        if seqno:  # canceled while in a ready queue
-            self._pools[cols.pool_id[slot]].discard()
+        if seqno:  # canceled while in a ready queue: its entry goes stale, then is counted
             cols.ready_seqno[slot] = 0
+            self._pools[cols.pool_id[slot]].discard()
         if error is not None:  # before the status: lock-free readers see both or neither
             job._error = error
             cols.errors[slot] = error
         cols.dependencies_left[slot] = 0
-        cols.finish_time[slot] = time_ns() // 1000
+        cols.finish_time[slot] = now
         if cols.start_ns[slot]:
             cols.elapsed_ns[slot] = max(1, perf_counter_ns() - cols.start_ns[slot])
         cols.status[slot] = status
@@ -609,17 +627,35 @@ class AsyncLoader:
         self._dependents[slot] = None
         return dependents or ()
 
-    def _finish_ok(self, slot: int) -> None:
-        """``_finish(slot, OK, None)`` without the machinery a cascade needs: the hot path."""
-        dependents = self._mark_finished(slot, OK, None)
-        if dependents:
-            cols = self._columns
-            left, st = cols.dependencies_left, cols.status
+    def _finish_ok(self, slot: int, result: Any, now: int, now_ns: int) -> None:
+        """A worker's job returned: the hot path, so ``_mark_finished`` and ``_enqueue`` are
+        inlined for what an executing job can be (no queue entry, no dependencies left)."""
+        cols = self._columns
+        job = self._jobs[slot]
+        job.result = result
+        elapsed = now_ns - cols.start_ns[slot]
+        cols.finish_time[slot] = now
+        cols.elapsed_ns[slot] = elapsed if elapsed > 0 else 1
+        cols.status[slot] = OK
+        job._func = job._dependency_failure = None
+        if cols.waiters[slot] == 0:
+            job.on_waiters_increment = job.on_waiters_decrement = None
+        if job._latch is not None:
+            job._latch.release()
+        if self._log_events:
+            _log(logging.DEBUG, "Finish load job '%s' with status OK", job.name)
+        self._scheduled -= 1
+        self._finished += 1
+        dependents = self._dependents[slot]
+        if dependents is not None:
+            self._dependents[slot] = None
+            left, status = cols.dependencies_left, cols.status
             for d in dependents:
-                if st[d] == PENDING:
-                    left[d] -= 1
-                    if left[d] == 0:
-                        self._enqueue(d)
+                if status[d] == PENDING:
+                    n = left[d] - 1
+                    left[d] = n
+                    if n == 0:
+                        self._enqueue(d, now)
         if self._log_progress:
             self._report_progress()
         if self._scheduled == 0:
@@ -633,7 +669,8 @@ class AsyncLoader:
         """
         cols = self._columns
         left, st = cols.dependencies_left, cols.status
-        stack = [(slot, status, iter(self._mark_finished(slot, status, error)))]
+        now = _now_us()  # the whole cascade happens in one lock hold: at one instant
+        stack = [(slot, status, iter(self._mark_finished(slot, status, error, now)))]
         while stack:
             parent, parent_status, it = stack[-1]
             for d in it:
@@ -645,16 +682,16 @@ class AsyncLoader:
                     reason = self._call_policy(self._jobs[d], self._jobs[parent])
                 if left[d] == 0:
                     if reason is None:
-                        self._enqueue(d)
+                        self._enqueue(d, now)
                     else:
                         # ClickHouse enqueues, then cancels under the same lock: keep what
                         # that leaves visible (a seqno spent, an enqueue_time) and skip the
                         # queue round trip, which dominates a long cascade.
                         self._last_ready_seqno += 1
                         if cols.enqueue_time[d] == 0:
-                            cols.enqueue_time[d] = _now_us()
+                            cols.enqueue_time[d] = now
                 if reason is not None:
-                    deeper = self._mark_finished(d, CANCELED, reason)
+                    deeper = self._mark_finished(d, CANCELED, reason, now)
                     stack.append((d, CANCELED, iter(deeper)))
                     break
             else:

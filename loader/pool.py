@@ -87,39 +87,36 @@ class PoolState:
         """Queue a newly ready job (its seqno is the newest)."""
         self._fifo.append((seqno, slot))
         self.ready_count += 1
-        self._compact_if_stale()
 
     def move_in(self, seqno: int, slot: int) -> None:
         """Queue a ready job moved from another pool; it keeps its (older) seqno."""
         heapq.heappush(self._moved, (seqno, slot))
         self.ready_count += 1
-        self._compact_if_stale()
 
     def discard(self) -> None:
         """One live entry went stale (its job was cancelled or moved away)."""
         self.ready_count -= 1
-
-    def pop(self) -> int:
-        """The slot of the ready job with the smallest seqno; the queue must not be empty."""
-        fifo, moved = self._fifo, self._moved
-        while True:
-            if moved and (not fifo or moved[0] < fifo[0]):
-                entry = heapq.heappop(moved)
-            else:
-                entry = fifo.popleft()
-            if self._live(entry):
-                self.ready_count -= 1
-                return entry[1]
-
-    def _live(self, entry: tuple[int, int]) -> bool:
-        """Is this entry still its job's current place in this queue?"""
-        seqno, slot = entry
-        return self._columns.ready_seqno[slot] == seqno and self._columns.pool_id[slot] == self.id
-
-    def _compact_if_stale(self) -> None:
-        # Stale entries pile up only when many jobs leave queues early.  Compacting only past
-        # twice the live size plus a margin keeps the cost amortized O(1) per push.
+        # Only here can stale entries pile up.  Compacting past twice the live size plus a
+        # margin keeps the cost amortized O(1) per discard.
         if len(self._fifo) + len(self._moved) > 2 * self.ready_count + 1024:
             self._fifo = deque(e for e in self._fifo if self._live(e))
             self._moved = [e for e in self._moved if self._live(e)]
             heapq.heapify(self._moved)
+
+    def pop(self) -> int:
+        """The slot of the ready job with the smallest seqno; the queue must not be empty."""
+        fifo, moved = self._fifo, self._moved
+        ready_seqno, pool_id = self._columns.ready_seqno, self._columns.pool_id
+        while True:
+            if moved and (not fifo or moved[0] < fifo[0]):
+                seqno, slot = heapq.heappop(moved)
+            else:
+                seqno, slot = fifo.popleft()
+            # Live only while this entry is still the job's current place in this queue.
+            if ready_seqno[slot] == seqno and pool_id[slot] == self.id:
+                self.ready_count -= 1
+                return slot
+
+    def _live(self, entry: tuple[int, int]) -> bool:
+        seqno, slot = entry
+        return self._columns.ready_seqno[slot] == seqno and self._columns.pool_id[slot] == self.id
