@@ -62,7 +62,7 @@ class LoadJob:
     __slots__ = (
         "_func", "name", "_dependencies", "_pool", "_initial_pool", "_dependency_failure",
         "on_waiters_increment", "on_waiters_decrement", "tags", "parent_job_id",
-        "result", "_error", "_loader", "_slot", "_latch", "_walk", "__weakref__",
+        "result", "_error", "_loader", "_slot", "_latch", "_walk", "_dependents", "__weakref__",
     )
 
     def __init__(
@@ -110,6 +110,9 @@ class LoadJob:
         self._slot = -1
         self._latch = None  # a lock held until the job finishes, made for its first waiter
         self._walk: object = None  # schedule()'s mark while it walks the graph
+        # Slots of the pending jobs that depend on this one, kept by the loader (under its lock)
+        # from schedule() to the finish; None when there are none.
+        self._dependents: list[int] | None = None
         self.add_dependencies(*dependencies)
 
     def add_dependencies(self, *jobs: LoadJob) -> None:

@@ -152,8 +152,6 @@ class AsyncLoader:
         self._pools = [PoolState(i, p, self._columns) for i, p in enumerate(pools)]
         self._pool_by_name = {p.name: p.id for p in self._pools}
         self._jobs: list[LoadJob | None] = []  # by slot; None once removed
-        # By slot: the pending jobs that wait on it; None until it has one, and once finished.
-        self._dependents: list[list[int] | None] = []
         self._scheduled = 0  # pending jobs
         self._finished = 0  # finished jobs not yet removed
         self._is_running = not paused
@@ -263,7 +261,6 @@ class AsyncLoader:
                 job._loader = self
                 job._slot = slot
             self._jobs.extend(new)
-            self._dependents.extend([None] * len(new))
             self._scheduled += len(new)
             after_failure = self._link(new, now)
             if after_failure:
@@ -350,7 +347,6 @@ class AsyncLoader:
         status, left, pool_id = cols.status, cols.dependencies_left, cols.pool_id
         dep_ids, offsets = cols.dep_ids, cols.dep_offsets
         end = offsets[-1]
-        dependents = self._dependents
         priority = [p.priority for p in self._pools]
         after_failure = []
         for job in new:
@@ -368,9 +364,9 @@ class AsyncLoader:
                 dep_ids.append(d + 1)
                 state = status[d]
                 if state == PENDING:
-                    waiting = dependents[d]
+                    waiting = dep._dependents
                     if waiting is None:
-                        dependents[d] = [slot]
+                        dep._dependents = [slot]
                     else:
                         waiting.append(slot)
                     blocked += 1
@@ -623,8 +619,8 @@ class AsyncLoader:
                  _STATUS_NAMES[status])
         self._scheduled -= 1
         self._finished += 1
-        dependents = self._dependents[slot]
-        self._dependents[slot] = None
+        dependents = job._dependents
+        job._dependents = None
         return dependents or ()
 
     def _finish_ok(self, slot: int, result: Any, now: int, now_ns: int) -> None:
@@ -646,9 +642,9 @@ class AsyncLoader:
             _log(logging.DEBUG, "Finish load job '%s' with status OK", job.name)
         self._scheduled -= 1
         self._finished += 1
-        dependents = self._dependents[slot]
+        dependents = job._dependents
         if dependents is not None:
-            self._dependents[slot] = None
+            job._dependents = None
             left, status = cols.dependencies_left, cols.status
             for d in dependents:
                 if status[d] == PENDING:
