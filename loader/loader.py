@@ -398,15 +398,17 @@ class AsyncLoader:
                         self._finish(job._slot, CANCELED, reason)
 
     def _enqueue(self, slot: int, now: int) -> None:
-        """Put a job whose dependencies are all done into its pool's ready queue; ``now`` is the
-        caller's clock reading (one per lock hold: its events share that instant)."""
+        """Put a job whose dependencies are all done into its pool's ready queue (once per job);
+        ``now`` is the caller's clock reading (one per lock hold: its events share that instant).
+        """
         cols = self._columns
         seqno = self._last_ready_seqno = self._last_ready_seqno + 1
         cols.ready_seqno[slot] = seqno
+        cols.enqueue_time[slot] = now
         pool = self._pools[cols.pool_id[slot]]
         pool.push(seqno, slot)
-        if cols.enqueue_time[slot] == 0:
-            cols.enqueue_time[slot] = now
+        if pool.workers >= pool.max_threads + pool.suspended_workers:
+            return  # every worker it may have is busy: the common case while a graph runs
         if pool is self._finishing_worker_pool and pool.ready_count == 1:
             # A worker of this pool is finishing a job and will take this one next: a new
             # worker would find nothing to do (ClickHouse spawns it anyway, per its TODO).
