@@ -60,7 +60,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from time import perf_counter_ns, time_ns
 from typing import Any
 
@@ -296,13 +296,15 @@ class AsyncLoader:
         # is far cheaper than a dict keyed by id() on a 100k-job graph.
         on_path, done = object(), object()
         new: list[LoadJob] = []
+        path: list[LoadJob] = []  # empty again after each root: reused, not reallocated
+        iters: list[Iterator[LoadJob]] = []
         for root in roots:
             if root._walk is done or not self._is_new(root):
                 continue
             root._walk = on_path
             new.append(root)
-            path = [root]
-            iters = [iter(root._dependencies)]
+            path.append(root)
+            iters.append(iter(root._dependencies))
             while iters:
                 dep = next(iters[-1], None)
                 if dep is None:
@@ -981,10 +983,11 @@ class AsyncLoader:
             self._idle.notify_all()
             # Remembered, so that a shutdown() retried after an interrupted one (Ctrl-C, a
             # waiter hook refusing) still erases what the first one canceled.
-            self._shutdown_jobs.extend(
-                self._jobs[s] for s in range(len(self._jobs))
-                if self._columns.status[s] == PENDING and self._columns.present[s]
-            )
+            if self._scheduled:
+                self._shutdown_jobs.extend(
+                    self._jobs[s] for s in range(len(self._jobs))
+                    if self._columns.status[s] == PENDING and self._columns.present[s]
+                )
             pending = list(self._shutdown_jobs)
         self.remove(pending)
         with self._lock:

@@ -63,7 +63,8 @@ class Pool:
 class PoolState:
     __slots__ = (
         "id", "name", "priority", "max_threads", "workers", "suspended_workers",
-        "waiting_workers", "executing", "ready_count", "_fifo", "_moved", "_columns",
+        "waiting_workers", "executing", "ready_count", "_fifo", "_moved", "_ready_seqno",
+        "_pool_id",
     )
 
     def __init__(self, pool_id: int, pool: Pool, columns: Columns) -> None:
@@ -81,7 +82,8 @@ class PoolState:
         # brings an older seqno: those few go to a heap, and pop() takes the smaller head.
         self._fifo: deque[tuple[int, int]] = deque()
         self._moved: list[tuple[int, int]] = []
-        self._columns = columns
+        # The columns that say whether an entry is live (arrays grow in place, never replaced).
+        self._ready_seqno, self._pool_id = columns.ready_seqno, columns.pool_id
 
     def push(self, seqno: int, slot: int) -> None:
         """Queue a newly ready job (its seqno is the newest)."""
@@ -105,18 +107,17 @@ class PoolState:
 
     def pop(self) -> int:
         """The slot of the ready job with the smallest seqno; the queue must not be empty."""
-        fifo, moved = self._fifo, self._moved
-        ready_seqno, pool_id = self._columns.ready_seqno, self._columns.pool_id
         while True:
-            if moved and (not fifo or moved[0] < fifo[0]):
+            moved = self._moved
+            if moved and (not self._fifo or moved[0] < self._fifo[0]):
                 seqno, slot = heapq.heappop(moved)
             else:
-                seqno, slot = fifo.popleft()
-            # Live only while this entry is still the job's current place in this queue.
-            if ready_seqno[slot] == seqno and pool_id[slot] == self.id:
+                seqno, slot = self._fifo.popleft()
+            if self._ready_seqno[slot] == seqno and self._pool_id[slot] == self.id:
                 self.ready_count -= 1
                 return slot
 
     def _live(self, entry: tuple[int, int]) -> bool:
+        """Is this entry still its job's current place in this queue?"""
         seqno, slot = entry
-        return self._columns.ready_seqno[slot] == seqno and self._columns.pool_id[slot] == self.id
+        return self._ready_seqno[slot] == seqno and self._pool_id[slot] == self.id
