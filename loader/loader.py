@@ -151,6 +151,7 @@ class AsyncLoader:
         self._columns = Columns()
         self._pools = [PoolState(i, p, self._columns) for i, p in enumerate(pools)]
         self._pool_by_name = {p.name: p.id for p in self._pools}
+        self._pool_ids = frozenset(p.id for p in self._pools)
         self._jobs: list[LoadJob | None] = []  # by slot; None once removed
         self._scheduled = 0  # pending jobs
         self._finished = 0  # finished jobs not yet removed
@@ -272,16 +273,15 @@ class AsyncLoader:
 
     def _resolve_pools(self, jobs: list[LoadJob]) -> tuple[list[int], list[int]]:
         """Each job's current and initial pool as ids; raises UnknownPool before any change."""
-        count = len(self._pools)
-        current, initial = [], []
-        for job in jobs:
-            pool, first = job._pool, job._initial_pool
-            if type(pool) is not int or not 0 <= pool < count:
-                pool = self._pool(pool).id
-            if type(first) is not int or not 0 <= first < count:
-                first = self._pool(first).id
-            current.append(pool)
-            initial.append(first)
+        ids = range(len(self._pools))
+        current = [job._pool for job in jobs]
+        initial = [job._initial_pool for job in jobs]
+        for column in (current, initial):
+            # Almost always every entry is already a valid id: check them all at C speed.
+            # (A bool never gets here: LoadJob refuses it as a pool.)
+            if not self._pool_ids.issuperset(column):
+                column[:] = [p if type(p) is int and p in ids else self._pool(p).id
+                             for p in column]
         return current, initial
 
     def _gather(self, roots: list[LoadJob]) -> list[LoadJob]:
@@ -296,51 +296,44 @@ class AsyncLoader:
         # is far cheaper than a dict keyed by id() on a 100k-job graph.
         on_path, done = object(), object()
         new: list[LoadJob] = []
-        path: list[LoadJob] = []  # empty again after each root: reused, not reallocated
-        iters: list[Iterator[LoadJob]] = []
-        for root in roots:
-            if root._walk is done or not self._is_new(root):
+        path: list[LoadJob] = []  # the jobs entered and not yet left; iters[i + 1] is path[i]'s
+        iters: list[Iterator[LoadJob]] = [iter(roots)]  # roots: deps of a virtual first job
+        top = iters[0]
+        while True:
+            dep = next(top, None)
+            if dep is None:
+                iters.pop()
+                if not iters:
+                    break
+                top = iters[-1]
+                path.pop()._walk = done
                 continue
-            root._walk = on_path
-            new.append(root)
-            path.append(root)
-            iters.append(iter(root._dependencies))
-            while iters:
-                dep = next(iters[-1], None)
-                if dep is None:
-                    path.pop()._walk = done
-                    iters.pop()
-                    continue
-                mark = dep._walk
-                if mark is done:
-                    continue
-                if mark is on_path:
-                    cycle = path[path.index(dep):] + [dep]
-                    raise AsyncLoadCycle(
-                        "Load job dependency cycle detected: "
-                        + " -> ".join(job.name for job in cycle)
-                    )
-                if dep._loader is not None:
-                    self._is_new(dep)  # raises if it is another loader's
-                    dep._walk = done
-                    continue
-                dep._walk = on_path
-                new.append(dep)
-                path.append(dep)
-                iters.append(iter(dep._dependencies))
+            mark = dep._walk
+            if mark is done:
+                continue
+            if mark is on_path:
+                cycle = path[path.index(dep):] + [dep]
+                raise AsyncLoadCycle(
+                    "Load job dependency cycle detected: "
+                    + " -> ".join(job.name for job in cycle)
+                )
+            if dep._loader is not None:  # scheduled earlier: ours, or a misuse
+                self._refuse_foreign(dep)
+                dep._walk = done
+                continue
+            dep._walk = on_path
+            new.append(dep)
+            path.append(dep)
+            top = iter(dep._dependencies)
+            iters.append(top)
         return new
 
-    def _is_new(self, job: LoadJob) -> bool:
-        if not isinstance(job, LoadJob):
-            raise TypeError(f"expected a LoadJob, got {type(job).__name__}")
-        if job._loader is None:
-            return True
-        if job._loader is not self:
+    def _refuse_foreign(self, job: LoadJob) -> None:
+        if job._loader is not None and job._loader is not self:
             raise LogicalError(
                 f"Load job '{job.name}' is already scheduled in another AsyncLoader; "
                 "a job belongs to one loader: build a new LoadJob for this one"
             )
-        return False  # already scheduled or finished here
 
     def _link(self, new: list[LoadJob], now: int) -> list[LoadJob]:
         """Record each new job's dependencies, count the pending ones, inherit priority, and
@@ -350,6 +343,7 @@ class AsyncLoader:
         dep_ids, offsets = cols.dep_ids, cols.dep_offsets
         end = offsets[-1]
         priority = [p.priority for p in self._pools]
+        least_urgent = max(priority)
         after_failure = []
         for job in new:
             slot = job._slot
@@ -359,6 +353,7 @@ class AsyncLoader:
                 self._enqueue(slot, now)
                 continue
             mine = priority[pool_id[slot]]
+            may_raise = mine < least_urgent  # else no dependency can be less urgent than it
             blocked = 0
             failed = False
             for dep in deps:
@@ -372,7 +367,7 @@ class AsyncLoader:
                     else:
                         waiting.append(slot)
                     blocked += 1
-                    if mine < priority[pool_id[d]]:
+                    if may_raise and mine < priority[pool_id[d]]:
                         self._prioritize(dep, pool_id[slot])
                 elif state != OK:
                     failed = True

@@ -1,22 +1,45 @@
-"""SQL over a live AsyncLoader: ``connect(loader)`` and ``render(table, format_name)``."""
+"""SQL over a live AsyncLoader: ``connect(loader)``, ``render(table, format_name)`` and
+``serve(loader, address)``.
+
+Everything here is imported on first use, so ``import sqlbridge`` (and ``import
+sqlbridge.split``, which ``asl sql --connect`` needs for scripts) costs no DuckDB or pyarrow
+import: the CLI's start-up depends on it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-from sqlbridge.session import Session, connect
+    from sqlbridge.server import Server
+    from sqlbridge.session import Session, connect
 
 
 def render(table: pa.Table, format_name: str, **options: Any) -> str | bytes:
-    """``table`` in ClickHouse output format ``format_name`` (see ``sqlbridge.formats.render``).
-
-    Imported on first use so that ``import sqlbridge`` stays cheap for the CLI's start-up.
-    """
+    """``table`` in ClickHouse output format ``format_name`` (see ``sqlbridge.formats.render``)."""
     from sqlbridge.formats import render as _render
 
     return _render(table, format_name, **options)
 
 
-__all__ = ["Session", "connect", "render"]
+def serve(loader: Any, address: str | int | tuple[str, int] | os.PathLike[str], *,
+          token: str | None = None, **options: Any) -> Server:
+    """Serve ``loader``'s live tables over HTTP at ``address`` (see ``sqlbridge.server``)."""
+    from sqlbridge.server import serve as _serve
+
+    return _serve(loader, address, token=token, **options)
+
+
+def __getattr__(name: str) -> Any:
+    # ``connect`` and ``Session`` are the real objects (not wrappers), loaded on first access.
+    if name in ("connect", "Session"):
+        from sqlbridge import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module 'sqlbridge' has no attribute {name!r}")
+
+
+__all__ = ["Session", "connect", "render", "serve"]
