@@ -8,6 +8,8 @@ says: the documented query, and a summary built from the saved diagnostic querie
 
 from __future__ import annotations
 
+import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -21,6 +23,8 @@ Examples:
   asl demo                          # ~640 jobs in a few seconds
   asl demo --seed 7 --tables 2000   # another server, ~4,000 jobs
   asl demo --speed 10 --no-progress # ten times faster, quiet
+  asl demo --serve 127.0.0.1:8123   # then keep it queryable over HTTP until Ctrl-C:
+  asl sql --connect http://127.0.0.1:8123 "SELECT * FROM system.asynchronous_loader LIMIT 3"
 \b
 Then look at a start-up caught mid-load (the same seed gives the same server):
   asl query --demo --list
@@ -47,10 +51,16 @@ Then look at a start-up caught mid-load (the same seed gives the same server):
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar on stderr.")
 @click.option("--time-zone", metavar="TZ", help="Time zone for times in the output.")
+@click.option("--serve", "serve_address", metavar="ADDR",
+              help="Afterwards, serve the jobs over HTTP at ADDR (127.0.0.1:8123, :0 for any "
+                   "free port, or a Unix socket path) until Ctrl-C; up from the start.")
+@click.option("--token", metavar="TOKEN", envvar="ASL_TOKEN",
+              help="With --serve: the token clients must send (env ASL_TOKEN); required for "
+                   "an address other than loopback.")
 @click.pass_context
 def demo(ctx: click.Context, seed: int, tables: int, databases: int, dictionaries: int,
          failures: int, threads: int, speed: float, query_at: float, progress: bool,
-         time_zone: str | None) -> None:
+         time_zone: str | None, serve_address: str | None, token: str | None) -> None:
     """Run a simulated ClickHouse server start-up, then show system.asynchronous_loader.
 
     Several databases with hundreds of tables: `load table` jobs in BackgroundLoad (after the
@@ -69,7 +79,10 @@ def demo(ctx: click.Context, seed: int, tables: int, databases: int, dictionarie
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     loader = AsyncLoader(server_pools(threads), log_failures=False)
+    server = None
     try:
+        if serve_address is not None:
+            server = _start_server(loader, serve_address, token, time_zone)
         startup = Startup(loader, config)
         bar = ProgressBar(loader, startup.all_jobs, enabled=progress)
         query = _Query(startup, bar, query_at)
@@ -86,8 +99,55 @@ def demo(ctx: click.Context, seed: int, tables: int, databases: int, dictionarie
         seconds = time.monotonic() - started
         bar.finish()
         _report(loader, startup, query, seconds, threads, time_zone)
+        if server is not None:
+            _serve_until_interrupted(server, token)
     finally:
+        if server is not None:
+            server.close()
         loader.shutdown()
+
+
+def _start_server(loader: Any, address: str, token: str | None, time_zone: str | None) -> Any:
+    from sqlbridge.server import UnsafeBindError, serve
+
+    try:
+        return serve(loader, address, token=token, time_zone=time_zone)
+    except UnsafeBindError as e:
+        raise click.BadParameter(f"{e}; with asl demo: --token or ASL_TOKEN",
+                                 param_hint="'--serve'") from None
+    except ValueError as e:  # an unreadable address or token, an unknown time zone
+        raise click.BadParameter(str(e), param_hint="'--serve'") from None
+    except OSError as e:  # the port is taken, the socket's folder is missing...
+        raise click.BadParameter(f"cannot listen on {address}: {e.strerror or e}",
+                                 param_hint="'--serve'") from None
+
+
+def _serve_until_interrupted(server: Any, token: str | None) -> None:
+    echo = click.echo
+    url = server.url
+    example = "SELECT status, count() FROM system.asynchronous_loader GROUP BY status"
+    echo("")
+    echo(f"Serving system.asynchronous_loader at {url} (Ctrl-C to stop). Try:")
+    echo(f"  asl sql --connect {url} \"{example}\"")
+    if token is None and not url.startswith("http+unix"):
+        echo(f"  curl '{url}?query=SELECT+job,status+FROM+system.asynchronous_loader+LIMIT+3'")
+    elif token is not None:
+        echo("  (clients need the token: ASL_TOKEN=... or --token)")
+    sys.stdout.flush()
+    # SIGTERM (a service manager, `kill`) ends the wait like Ctrl-C, so the socket is released.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("asl demo: stopped serving", err=True)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 class _Query:

@@ -14,7 +14,7 @@ import sys
 import click
 from click.core import ParameterSource
 
-from cli.source import check_source, open_source, source_options
+from cli.source import check_source, open_source, remote_url, source_options
 
 EPILOG = """\b
 Examples:
@@ -23,6 +23,7 @@ Examples:
   asl graph --demo --database logs -o logs.svg
   asl graph --demo --job 'startup table billing.orders' --direction dependencies
   asl graph --demo --status FAILED --status CANCELED -f dot > failures.dot
+  asl graph --connect http://127.0.0.1:8123 --collapse -o live.svg   # a running endpoint
 \b
 Shape by pool (box ForegroundLoad, hexagon BackgroundLoad, ellipse BackgrndStartup), fill by
 status (white PENDING, green OK, red FAILED, dark red CANCELED), border by state (black
@@ -109,9 +110,10 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
         click.echo(f"asl graph: {selection.capped_from} jobs selected, drawing {max_jobs} "
                    "(--max-jobs); for all of them try --collapse, or narrow with --database, "
                    "--job or --status", err=True)
+    url = remote_url(source)
+    title = f"asl {url}" if url else f"asl demo (seed {source.get('seed')})"
     text = to_dot(selection, collapse=collapse, legend=not no_legend, cluster=cluster,
-                  title="asl demo" + (f" (seed {source.get('seed')})" if source.get("demo")
-                                      else ""))
+                  title=title)
     data = text.encode()
     if dot is not None:
         try:

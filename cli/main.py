@@ -30,10 +30,12 @@ Examples:
   asl query --list                          # the saved diagnostic queries
   asl query --demo blocked                  # what blocks whom, right now
   asl graph --demo --collapse -o startup.svg
+  asl demo --serve 127.0.0.1:8123           # then, from another terminal:
+  asl sql --connect http://127.0.0.1:8123 "SELECT * FROM system.asynchronous_loader LIMIT 3"
 \b
-The source of jobs is --demo (an embedded, simulated server start-up).  --connect URL /
-ASL_URL (a running asl endpoint) and --history FILE (a recorded history) are not available
-yet in this version.
+The source of jobs is --demo (an embedded, simulated server start-up) or --connect URL /
+ASL_URL (a running asl HTTP endpoint; its token from ASL_TOKEN).  --history FILE (a recorded
+history) is not available yet in this version.
 """
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.source import check_source, open_source, source_options
+from cli.source import check_source, open_source, remote_url, run_statements, source_options
 
 EPILOG = """\b
 Examples:
@@ -14,6 +14,7 @@ Examples:
   asl query --demo job --param job='load table default.hits'
   asl query --demo dependencies --param_job='startup Ordinary database logs'
   asl query --show ready_queue             # print the SQL, to copy and adapt
+  asl query --connect http://127.0.0.1:8123 blocked   # against a running endpoint
 """
 
 
@@ -49,12 +50,20 @@ def query(ctx: click.Context, name: str | None, list_: bool, show: bool,
         click.echo(saved.sql, nl=not saved.sql.endswith("\n"))
         return
     check_source(ctx, source, saved.name)
-    from cli.run import check_format, default_format, run_script
+    if remote_url(source):
+        # The server fills the parameters and renders: nothing heavy is imported here.
+        from cli.remote import parse_params
+        from cli.run import default_format
+
+        fmt, values = default_format(format_name, saved.default_format), parse_params(params)
+        with open_source(source) as src:
+            ctx.exit(run_statements(src, saved.sql, format_name=fmt, time_zone=time_zone,
+                                    params=values))
+    from cli.run import check_format, default_format
     from sqlbridge.errors import QueryError
-    from sqlbridge.params import parse_assignments
+    from sqlbridge.params import parse_assignments, substitute
 
     fmt = check_format(default_format(format_name, saved.default_format))
-    from sqlbridge.params import substitute
 
     try:
         values = parse_assignments(params)
@@ -66,7 +75,8 @@ def query(ctx: click.Context, name: str | None, list_: bool, show: bool,
         click.echo(str(e), err=True)
         ctx.exit(1)
     with open_source(source) as src:
-        code = run_script(src, saved.sql, format_name=fmt, time_zone=time_zone, params=values)
+        code = run_statements(src, saved.sql, format_name=fmt, time_zone=time_zone,
+                              params=values)
     ctx.exit(code)
 
 

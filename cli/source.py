@@ -2,6 +2,9 @@
 
 A *source* is anything with ``snapshot()`` (and ``pool_snapshot()``) returning the Arrow tables
 of ``loader.AsyncLoader``: that is all ``sqlbridge.connect`` and ``sqlbridge.graph`` need.
+``run_statements`` runs SQL text against a source: a local one through a ``sqlbridge`` session
+(``cli.run``), a ``--connect`` one (``cli.remote.Remote``) by sending the text to the server,
+which runs and renders it, so that path never imports DuckDB, pyarrow or sqlglot.
 
 ``--demo`` is a server start-up from ``cli.scenario`` caught mid-load and held there while the
 command runs: one table's load hangs (its storage "stalls"), so the dictionary built from it and
@@ -10,7 +13,10 @@ boosts the whole chain to ForegroundLoad; startup jobs queue in BackgrndStartup 
 loads; a few loads have failed and canceled their dependents.  Every saved query has something
 to show, and the same seed gives the same jobs.  ``asl demo`` runs the same start-up to the end.
 
-The endpoint and history sources come with their own issues; until then they say so.
+``--connect URL`` (or ``ASL_URL``) is a running endpoint: ``asl demo --serve ADDR``, or
+``sqlbridge.serve(loader, ADDR)`` inside the process that owns the loader; its token comes from
+``--token`` or ``ASL_TOKEN``. ``--demo`` wins over an ``ASL_URL`` left in the environment.
+The history source comes with its own issue; until then it says so.
 """
 
 from __future__ import annotations
@@ -20,15 +26,16 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import click
 
 NO_SOURCE = """\
-{command} needs a source of jobs; in this version only --demo works:
+{command} needs a source of jobs:
+  --connect URL      a running asl HTTP endpoint (also ASL_URL; token: ASL_TOKEN), started by
+                     asl demo --serve ADDR or sqlbridge.serve(loader, ADDR)
   --demo             an embedded, simulated ClickHouse server start-up, caught mid-load
-  --connect URL      not available yet: a running asl endpoint (also ASL_URL)
   --history FILE     not available yet: a recorded job history
 For example:
   asl {name} --demo {example}"""
@@ -42,8 +49,11 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--seed", type=int, default=0, show_default=True,
                      help="With --demo: the seed of the simulated start-up."),
         click.option("--connect", "connect_url", metavar="URL", envvar="ASL_URL",
-                     help="Not available yet (only --demo works today): a running asl "
-                          "endpoint (env ASL_URL)."),
+                     help="A running asl HTTP endpoint: http://HOST:PORT or unix:/PATH "
+                          "(env ASL_URL)."),
+        click.option("--token", metavar="TOKEN", envvar="ASL_TOKEN",
+                     help="With --connect: the endpoint's token (env ASL_TOKEN, which other "
+                          "users cannot see the way they see a command line)."),
         click.option("--history", "history_file", metavar="FILE",
                      type=click.Path(dir_okay=False),
                      help="Not available yet (only --demo works today): a recorded job "
@@ -65,20 +75,50 @@ def check_source(ctx: click.Context, params: dict[str, Any], example: str) -> No
                                                 example=example), ctx)
     if "--demo" in chosen:
         return  # --demo wins over an ASL_URL left in the environment
+    if len(chosen) > 1:
+        raise click.UsageError(f"{' and '.join(chosen)} are two sources of jobs; choose one", ctx)
     if params.get("connect_url"):
-        raise click.UsageError(
-            "--connect (and ASL_URL) needs the asl HTTP endpoint, which this version does not "
-            "have yet; use --demo for now", ctx)
+        from cli.remote import parse_url
+
+        try:
+            parse_url(params["connect_url"])
+        except ValueError as e:
+            raise click.BadParameter(str(e), ctx, param_hint="'--connect' / ASL_URL") from None
+        return
     raise click.UsageError(
         "--history needs the job history store, which this version does not have yet; "
         "use --demo for now", ctx)
 
 
+def remote_url(params: dict[str, Any]) -> str | None:
+    """The ``--connect`` URL when it is the chosen source (``--demo`` wins), else None."""
+    return None if params.get("demo") else params.get("connect_url") or None
+
+
 @contextlib.contextmanager
 def open_source(params: dict[str, Any]) -> Iterator[Any]:
     """The source chosen by ``params`` (checked by ``check_source``), closed on exit."""
+    url = remote_url(params)
+    if url is not None:
+        from cli.remote import Remote
+
+        with Remote(url, token=params.get("token")) as remote:
+            yield remote
+        return
     with frozen_startup(seed=params.get("seed") or 0) as source:
         yield source
+
+
+def run_statements(source: Any, text: str, *, format_name: str, dialect: str = "clickhouse",
+                   time_zone: str | None = None, params: Mapping[str, str] | None = None) -> int:
+    """Run every statement of ``text`` against ``source``, writing each answer; the exit code."""
+    options = {"format_name": format_name, "dialect": dialect, "time_zone": time_zone,
+               "params": params}
+    if hasattr(source, "run_script"):  # a --connect source runs SQL itself, on the server
+        return source.run_script(text, **options)
+    from cli.run import run_script
+
+    return run_script(source, text, **options)
 
 
 class Frozen:

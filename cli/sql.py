@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from cli.source import check_source, open_source, source_options
+from cli.source import check_source, open_source, remote_url, run_statements, source_options
 
 EPILOG = """\b
 Examples:
@@ -18,9 +18,14 @@ Examples:
           --param p='load table %'
   echo "SELECT 1; SELECT 2" | asl sql --demo -
   asl sql --demo --dialect duckdb "SELECT * FROM system.asynchronous_loader USING SAMPLE 3"
+  asl sql --connect http://127.0.0.1:8123 "SELECT status, count() FROM
+                  system.asynchronous_loader GROUP BY status"    # an asl demo --serve, say
 \b
-Exit codes: 0 ok, 1 query error (Code: N. DB::Exception: ... on stderr), 2 usage error.
+Exit codes: 0 ok, 1 query error (Code: N. DB::Exception: ... on stderr), 2 usage error
+(with --connect: also no server answering at URL).
 The default format is PrettyCompact on a terminal and TabSeparated otherwise.
+With --connect the server runs the SQL and checks --format and --time-zone (an unknown one
+is its error: exit 1); the token comes from --token or ASL_TOKEN.
 """
 
 
@@ -32,7 +37,8 @@ The default format is PrettyCompact on a terminal and TabSeparated otherwise.
 @click.option("--dialect", type=click.Choice(["clickhouse", "duckdb"]), default="clickhouse",
               show_default=True, help="SQL dialect of QUERY.")
 @click.option("--time-zone", "time_zone", metavar="TZ",
-              help="Time zone for times in the output (default: the local zone).")
+              help="Time zone for times in the output (default: the local zone; with "
+                   "--connect, the server's).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="A value for a {NAME:Type} placeholder (also --param_NAME=VALUE).")
 @click.pass_context
@@ -47,19 +53,31 @@ def sql(ctx: click.Context, query: str | None, format_name: str | None, dialect:
     text = _read_query(query)
     if not text.strip():
         raise click.UsageError("No SQL given: QUERY is empty")
-    from cli.run import check_format, default_format, run_script
+    from cli.run import default_format
+
+    if remote_url(source):
+        # The server knows the formats and zones; checking them here would import pyarrow.
+        from cli.remote import parse_params
+
+        fmt, values = default_format(format_name), parse_params(params)
+    else:
+        fmt, values = _local_options(format_name, params)
+    with open_source(source) as src:
+        code = run_statements(src, text, format_name=fmt, dialect=dialect, time_zone=time_zone,
+                              params=values)
+    ctx.exit(code)
+
+
+def _local_options(format_name: str | None, params: tuple[str, ...]) -> tuple[str, dict]:
+    from cli.run import check_format, default_format
     from sqlbridge.errors import QueryError
     from sqlbridge.params import parse_assignments
 
     fmt = check_format(default_format(format_name))
     try:
-        values = parse_assignments(params)
+        return fmt, parse_assignments(params)
     except QueryError as e:
         raise click.BadParameter(e.message, param_hint="'--param'") from None
-    with open_source(source) as src:
-        code = run_script(src, text, format_name=fmt, dialect=dialect, time_zone=time_zone,
-                          params=values)
-    ctx.exit(code)
 
 
 def _read_query(query: str | None) -> str:
