@@ -29,6 +29,10 @@ def _render(code: int, name: str, message: str) -> str:
 class AsyncLoadError(Exception):
     """Base of every loader error; ``.code``, ``.name`` and ``.message`` as in ClickHouse."""
 
+    # Slots, not a per-instance dict: a 100k-job cascade makes 100k of these, and every
+    # GC-tracked object it allocates brings the next full collection closer.
+    __slots__ = ("message",)
+
     code: int = 0
     name: str = "UNKNOWN"
 
@@ -86,6 +90,8 @@ class DependencyCanceled(AsyncLoadCanceled):
     ``hops`` counts the jobs between this one and the root error, ``root`` is that error
     (a FAILED job's error or a removal).  Both are what bound the message.
     """
+
+    __slots__ = ("job_name", "hops", "root", "root_text")
 
     def __init__(self, job_name: str, dependency_error: BaseException) -> None:
         if isinstance(dependency_error, DependencyCanceled):
