@@ -8,7 +8,7 @@ from graphlib import TopologicalSorter
 
 from loader import AsyncLoader, LoadJob, Pool
 
-from .common import Figure, median_time
+from .common import Figure, interleaved_medians
 from .graphs import edge_count, random_dag
 
 
@@ -54,11 +54,11 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
     graph = {i: d for i, d in enumerate(deps)}
     dsk = {i: (_noop, *d) for i, d in enumerate(deps)}
 
-    ours = median_time(run_asl, repeat, setup=lambda: build_jobs(deps))
-    glib = median_time(lambda: run_graphlib(graph), repeat)
-    dask_time = median_time(
-        lambda: dask.threaded.get(dsk, list(range(n)), num_workers=2), repeat
-    )
+    ours, glib, dask_time = interleaved_medians([
+        (run_asl, lambda: build_jobs(deps)),
+        (lambda: run_graphlib(graph), None),
+        (lambda: dask.threaded.get(dsk, list(range(n)), num_workers=2), None),
+    ], repeat)
     name = f"DAG of {n} jobs, {edges} edges"
     return [
         Figure(name, ours, "s", "dask.threaded.get", dask_time, ">= 10x",

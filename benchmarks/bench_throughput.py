@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from loader import AsyncLoader, LoadJob, Pool
 
-from .common import Figure, median_time
+from .common import Figure, interleaved_medians
 
 
 def _noop(*args):
@@ -25,7 +25,7 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
             loader.schedule(jobs)
             loader.wait_all()
 
-    peer = median_time(executor, repeat)
-    ours = median_time(asl, repeat, setup=lambda: [LoadJob(_noop) for _ in range(n)])
+    ours, peer = interleaved_medians(
+        [(asl, lambda: [LoadJob(_noop) for _ in range(n)]), (executor, None)], repeat)
     return [Figure(f"{n} independent jobs, 2 threads", ours, "s",
                    "ThreadPoolExecutor(2)", peer, ">= 3x", peer / ours >= 3)]

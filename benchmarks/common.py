@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -56,3 +56,19 @@ def paired_median_times(first: Callable[[], object], second: Callable[[], object
             run()
             into.append(time.perf_counter() - start)
     return statistics.median(a), statistics.median(b)
+
+
+def interleaved_medians(runs: Sequence[tuple[Callable[..., object], Callable[[], object] | None]],
+                        repeat: int) -> list[float]:
+    """Median wall times of several ``(run, setup)`` pairs, run round-robin ``repeat`` times
+    so that drift and warm-up hit every contender alike.  ``setup`` (untimed) returns the
+    argument passed to ``run``; None means ``run`` takes no argument."""
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeat):
+        for (run, setup), into in zip(runs, times, strict=True):
+            arg = setup() if setup is not None else None
+            gc.collect()
+            start = time.perf_counter()
+            run(arg) if setup is not None else run()
+            into.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]

@@ -15,7 +15,7 @@ import time
 
 from .common import Figure
 
-MODULES = ["throughput", "dag", "schedule", "snapshot", "cascade", "sql", "cli"]
+MODULES = ["throughput", "dag", "workers", "schedule", "snapshot", "cascade", "sql", "cli"]
 
 
 def format_table(figures: list[Figure]) -> str:
