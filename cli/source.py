@@ -56,8 +56,7 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "users cannot see the way they see a command line)."),
         click.option("--history", "history_file", metavar="FILE",
                      type=click.Path(dir_okay=False),
-                     help="Not available yet (only --demo works today): a recorded job "
-                          "history file."),
+                     help="Not available yet: a recorded job history file."),
     ]
     for option in reversed(options):
         f = option(f)

@@ -513,6 +513,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.server.request_finished()
         self._send(answer)
 
+    def handle_expect_100(self) -> bool:
+        # Refuse an oversized body before the client sends it, rather than after.
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > MAX_QUERY_SIZE:
+            self._send(_error_answer(SyntaxError_(_too_large(int(length))), close=True))
+            return False
+        return super().handle_expect_100()
+
     def _answer(self, endpoint: _Endpoint) -> _Answer:
         url = urllib.parse.urlsplit(self.path)
         try:
@@ -526,7 +534,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             endpoint.authenticate(self.headers)
             if url.path == "/ping":
                 return _Answer(200, b"Ok.\n")
-            if url.path != "/":
+            if url.path not in ("/", ""):
                 return _Answer(404, f"There is no handle {url.path}\n\nUse / or /ping for health "
                                     "checks.\nSend queries with POST / or GET /?query=...\n"
                                     .encode(), {"Content-Type": "text/plain; charset=UTF-8"})

@@ -263,6 +263,14 @@ def test_a_huge_body_is_refused_unread_and_the_connection_closed(server):
     assert request(server, query="SELECT 1").text == "1\n"
 
 
+def test_a_huge_body_announced_with_expect_100_is_refused_before_it_is_sent(server):
+    answer = raw(server.address, b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                                 + f"Content-Length: {10 * MAX_QUERY_SIZE}\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 400") and b"Max query size exceeded" in answer
+    small = request(server, "POST", body="SELECT 7", headers={"Expect": "100-continue"})
+    assert small.text == "7\n"
+
+
 def test_invalid_utf8_is_a_bad_argument(server):
     reply = request(server, "POST", body=b"SELECT '\xff'")
     assert reply.status == 400 and reply.headers["x-clickhouse-exception-code"] == "36"
