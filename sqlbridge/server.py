@@ -215,8 +215,7 @@ _TRANSPORT_SETTINGS = frozenset({
     "send_progress_in_http_headers", "http_headers_progress_interval_ms",
     "enable_http_compression", "http_zlib_compression_level", "http_wait_end_of_query",
     "http_response_buffer_size", "cancel_http_readonly_queries_on_client_close",
-    "add_http_cors_header", "max_result_rows", "max_result_bytes", "result_overflow_mode",
-    "max_query_size", "output_format_pretty_color",
+    "add_http_cors_header", "max_query_size", "output_format_pretty_color",
 })
 
 
