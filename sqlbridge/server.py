@@ -186,8 +186,8 @@ def http_status(code: int) -> int:
     return _STATUS_OF.get(code, 500)
 
 
-#: Content-Type by canonical format name, as ClickHouse's output formats declare it.
 def _content_type(fmt: str) -> str:
+    """The Content-Type ClickHouse's output format ``fmt`` (a canonical name) declares."""
     if fmt.startswith("TabSeparated"):
         return "text/tab-separated-values; charset=UTF-8"
     if fmt.startswith("CSV"):
