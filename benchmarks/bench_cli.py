@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import threading
 
 import sqlbridge
 from loader import AsyncLoader, Pool
@@ -28,7 +29,16 @@ REMOTE_QUERIES = {
 
 def _command(*args: str):
     def run() -> None:
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, timeout=120)
+        # Popen.wait(timeout=...) polls with sleeps that double up to 50 ms, which rounds every
+        # wall time up to 63.5 ms, 113.5 ms, ...: wait blocking, and let a timer kill a hang.
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        watchdog = threading.Timer(120, process.kill)
+        watchdog.start()
+        try:
+            if process.wait() != 0:
+                raise subprocess.CalledProcessError(process.returncode, args)
+        finally:
+            watchdog.cancel()
     return run
 
 
