@@ -108,7 +108,7 @@ def demo(ctx: click.Context, seed: int, tables: int, databases: int, dictionarie
 
 
 def _start_server(loader: Any, address: str, token: str | None, time_zone: str | None) -> Any:
-    from sqlbridge.server import UnsafeBindError, serve
+    from sqlbridge.endpoint import UnsafeBindError, serve
 
     try:
         return serve(loader, address, token=token, time_zone=time_zone)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from sqlbridge.server import Server
+    from sqlbridge.endpoint import Server
     from sqlbridge.session import Session, connect
 
 
@@ -27,8 +27,8 @@ def render(table: pa.Table, format_name: str, **options: Any) -> str | bytes:
 
 def serve(loader: Any, address: str | int | tuple[str, int] | os.PathLike[str], *,
           token: str | None = None, **options: Any) -> Server:
-    """Serve ``loader``'s live tables over HTTP at ``address`` (see ``sqlbridge.server``)."""
-    from sqlbridge.server import serve as _serve
+    """Serve ``loader``'s live tables over HTTP at ``address`` (see ``sqlbridge.endpoint``)."""
+    from sqlbridge.endpoint import serve as _serve
 
     return _serve(loader, address, token=token, **options)
 

@@ -22,7 +22,7 @@ import pytest
 
 import sqlbridge
 from loader import AsyncLoader, LoadJob, Pool
-from sqlbridge.server import MAX_QUERY_SIZE, UnsafeBindError, http_status
+from sqlbridge.endpoint import MAX_QUERY_SIZE, UnsafeBindError, http_status
 from sqlbridge.testing import FakeLoader
 
 T = "system.asynchronous_loader"

@@ -1,0 +1,30 @@
+"""``serve(loader, address)``: the live tables over HTTP, in the manner of ClickHouse's interface.
+
+The protocol is ClickHouse's (``src/Server/HTTPHandler.cpp``), so ``curl``, ClickHouse drivers
+and ``asl sql --connect`` all work: ``GET /?query=SQL`` or ``POST /`` with the SQL in the body,
+``GET /ping``, one statement per request, the format from ``FORMAT``, ``X-ClickHouse-Format`` or
+``default_format``, ``param_NAME=`` for ``{NAME:Type}``, errors as ``Code: N. DB::Exception:
+...`` with ClickHouse's HTTP status. It listens on loopback or a Unix socket unless given a
+token, and every statement runs in a read-only, sandboxed session.
+
+One module per part, each explaining its own:
+
+* ``server``    ``serve()`` and ``Server``: binding, the serving thread, ``close()``.
+* ``address``   reading ``address``, the loopback rule (``UnsafeBindError``), Unix socket files.
+* ``auth``      the token: checked at ``serve()``, then on every request (401, 403).
+* ``handler``   one request: routes, body, URL parameters and settings, the answer.
+* ``sessions``  the sessions requests share, one per (dialect, time zone).
+* ``statuses``  ClickHouse's error code -> HTTP status table; Content-Type per format.
+
+Importing this package costs the standard library and ``sqlbridge.errors`` only; DuckDB, pyarrow
+and sqlglot load when ``serve()`` opens its first session.
+"""
+
+from __future__ import annotations
+
+from sqlbridge.endpoint.address import UnsafeBindError
+from sqlbridge.endpoint.handler import MAX_QUERY_SIZE
+from sqlbridge.endpoint.server import Server, serve
+from sqlbridge.endpoint.statuses import HTTP_STATUS, http_status
+
+__all__ = ["serve", "Server", "UnsafeBindError", "HTTP_STATUS", "http_status", "MAX_QUERY_SIZE"]
