@@ -4,12 +4,13 @@ from __future__ import annotations
 
 
 class QueryError(Exception):
-    """A query could not run. ``code``/``name`` follow ClickHouse's ErrorCodes."""
+    """A query could not run. ``code``/``name`` follow ClickHouse's ErrorCodes.
+
+    The HTTP status for a code is ClickHouse's, from ``sqlbridge.endpoint.statuses``.
+    """
 
     code = 1002
     name = "UNKNOWN_EXCEPTION"
-    #: The HTTP status the endpoint answers with.
-    http_status = 500
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -21,97 +22,97 @@ class QueryError(Exception):
 
 
 class UnknownIdentifier(QueryError):
-    code, name, http_status = 47, "UNKNOWN_IDENTIFIER", 404
+    code, name = 47, "UNKNOWN_IDENTIFIER"
 
 
 class UnknownFunction(QueryError):
-    code, name, http_status = 46, "UNKNOWN_FUNCTION", 404
+    code, name = 46, "UNKNOWN_FUNCTION"
 
 
 class UnknownTable(QueryError):
-    code, name, http_status = 60, "UNKNOWN_TABLE", 404
+    code, name = 60, "UNKNOWN_TABLE"
 
 
 class SyntaxError_(QueryError):
-    code, name, http_status = 62, "SYNTAX_ERROR", 400
+    code, name = 62, "SYNTAX_ERROR"
 
 
 class IllegalTypeOfArgument(QueryError):
-    code, name, http_status = 43, "ILLEGAL_TYPE_OF_ARGUMENT", 400
+    code, name = 43, "ILLEGAL_TYPE_OF_ARGUMENT"
 
 
 class TypeMismatch(QueryError):
-    code, name, http_status = 53, "TYPE_MISMATCH", 400
+    code, name = 53, "TYPE_MISMATCH"
 
 
 class UnknownFormat(QueryError):
-    code, name, http_status = 73, "UNKNOWN_FORMAT", 400
+    code, name = 73, "UNKNOWN_FORMAT"
 
 
 class Readonly(QueryError):
     """The statement would change the database, touch files, or change settings."""
 
-    code, name, http_status = 164, "READONLY", 403
+    code, name = 164, "READONLY"
 
 
 class NotImplemented_(QueryError):
-    code, name, http_status = 48, "NOT_IMPLEMENTED", 501
+    code, name = 48, "NOT_IMPLEMENTED"
 
 
 class BadArguments(QueryError):
-    code, name, http_status = 36, "BAD_ARGUMENTS", 400
+    code, name = 36, "BAD_ARGUMENTS"
 
 
 # --- added by the session/translation layer -------------------------------------------------
 
 
 class CannotParseText(QueryError):
-    code, name, http_status = 6, "CANNOT_PARSE_TEXT", 400
+    code, name = 6, "CANNOT_PARSE_TEXT"
 
 
 class ArgumentOutOfBound(QueryError):
-    code, name, http_status = 69, "ARGUMENT_OUT_OF_BOUND", 400
+    code, name = 69, "ARGUMENT_OUT_OF_BOUND"
 
 
 class UnknownDatabase(QueryError):
-    code, name, http_status = 81, "UNKNOWN_DATABASE", 404
+    code, name = 81, "UNKNOWN_DATABASE"
 
 
 class QueryWasCancelled(QueryError):
-    code, name, http_status = 394, "QUERY_WAS_CANCELLED", 500
+    code, name = 394, "QUERY_WAS_CANCELLED"
 
 
 class SessionClosed(QueryError):
     """The session was closed; connect again."""
 
-    code, name, http_status = 372, "SESSION_NOT_FOUND", 500
+    code, name = 372, "SESSION_NOT_FOUND"
 
 
 class UnknownQueryParameter(QueryError):
     """A ``{name:Type}`` placeholder has no value (ClickHouse: ``Substitution `x` is not set``)."""
 
-    code, name, http_status = 456, "UNKNOWN_QUERY_PARAMETER", 400
+    code, name = 456, "UNKNOWN_QUERY_PARAMETER"
 
 
 class BadQueryParameter(QueryError):
     """A query parameter's value does not parse as its placeholder's type."""
 
-    code, name, http_status = 457, "BAD_QUERY_PARAMETER", 400
+    code, name = 457, "BAD_QUERY_PARAMETER"
 
 
 class NotAnAggregate(QueryError):
-    code, name, http_status = 215, "NOT_AN_AGGREGATE", 400
+    code, name = 215, "NOT_AN_AGGREGATE"
 
 
 class TooDeepAst(QueryError):
     """An expression nested deeper than the translator (sqlglot, Python recursion) can walk."""
 
-    code, name, http_status = 167, "TOO_DEEP_AST", 400
+    code, name = 167, "TOO_DEEP_AST"
 
 
 class SamplingNotSupported(QueryError):
-    code, name, http_status = 141, "SAMPLING_NOT_SUPPORTED", 400
+    code, name = 141, "SAMPLING_NOT_SUPPORTED"
 
 
 class IllegalDivision(QueryError):
-    code, name, http_status = 153, "ILLEGAL_DIVISION", 400
+    code, name = 153, "ILLEGAL_DIVISION"

@@ -27,11 +27,11 @@ CHALLENGE = 'Bearer realm="asl", Basic realm="asl"'
 
 
 class RequiredPassword(QueryError):
-    code, name, http_status = 194, "REQUIRED_PASSWORD", 401
+    code, name = 194, "REQUIRED_PASSWORD"
 
 
 class AuthenticationFailed(QueryError):
-    code, name, http_status = 516, "AUTHENTICATION_FAILED", 403
+    code, name = 516, "AUTHENTICATION_FAILED"
 
 
 def check_token(token: str | None) -> None:

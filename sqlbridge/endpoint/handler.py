@@ -53,13 +53,13 @@ IDLE_TIMEOUT = 30.0
 
 
 class HttpLengthRequired(QueryError):
-    code, name, http_status = 381, "HTTP_LENGTH_REQUIRED", 411
+    code, name = 381, "HTTP_LENGTH_REQUIRED"
 
 
 class StdException(QueryError):
     """An unexpected Python error inside the server (ClickHouse's STD_EXCEPTION)."""
 
-    code, name, http_status = 1001, "STD_EXCEPTION", 500
+    code, name = 1001, "STD_EXCEPTION"
 
 
 #: URL parameters ClickHouse's handler consumes itself (not settings); accepted and ignored

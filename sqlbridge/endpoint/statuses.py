@@ -3,7 +3,8 @@
 An error is ``Code: N. DB::Exception: message (NAME)`` plus a newline, with the header
 ``X-ClickHouse-Exception-Code: N`` and the HTTP status ClickHouse's ``exceptionCodeToHTTPStatus``
 gives that code (transcribed in ``HTTP_STATUS``; note that ClickHouse answers READONLY and
-query-parameter errors with 500, so this endpoint does too).
+query-parameter errors with 500, so this endpoint does too). This table is the one source of
+HTTP statuses: the errors of ``sqlbridge.errors`` carry a code and a name, nothing more.
 
 A successful answer carries the Content-Type ClickHouse gives its format (``content_type``).
 """

@@ -206,8 +206,20 @@ def test_empty_post_is_an_empty_query(server):
 
 def test_http_status_table_is_clickhouses():
     assert [http_status(c) for c in (194, 516, 497, 62, 36, 6, 60, 73, 115, 229, 48, 209, 381,
-                                     159, 164, 456, 1002)] == \
-        [401, 403, 403, 400, 400, 400, 404, 404, 404, 413, 501, 503, 411, 408, 500, 500, 500]
+                                     159, 164, 456, 1002, 999999)] == \
+        [401, 403, 403, 400, 400, 400, 404, 404, 404, 413, 501, 503, 411, 408, 500, 500, 500, 500]
+    # Codes asl raises that ClickHouse's exceptionCodeToHTTPStatus leaves at 500 (not 400/403).
+    assert {http_status(c) for c in (43, 69, 141, 153, 215, 456, 457, 164)} == {500}
+
+
+def test_the_statuses_table_is_the_only_source_of_http_statuses():
+    from sqlbridge import errors
+    from sqlbridge.endpoint import auth, handler
+
+    classes = [c for module in (errors, auth, handler) for c in vars(module).values()
+               if isinstance(c, type) and issubclass(c, errors.QueryError)]
+    assert len(classes) > 20
+    assert [c.__name__ for c in classes if hasattr(c, "http_status")] == []
 
 
 # -- bad requests leave the server serving and the session usable --------------------------
