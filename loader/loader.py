@@ -42,10 +42,11 @@ Locking
 One lock, ``self._lock``, guards all loader state: the columns (``columns.py``), every
 ``PoolState``, the ready queues, the dependents lists and the counters.  Job functions never
 run under it.  Things that do run under it must be fast and must not call back into the loader:
-dependency-failure policies, the waiter hooks, and log calls when ``log_events`` is on.  Waiting
-for idleness is a condition over this same lock; waiting for a job blocks on that job's own
-latch, outside the lock.  Reads of a single job's state (``job.status``) take no lock; they see
-a value that was true at some instant.
+dependency-failure policies, the waiter hooks, and log calls when ``log_events`` is on.  No
+wait blocks on this lock itself: waiting for a job blocks on that job's own latch, and
+wait_all/pause/shutdown on a latch of their own (``_block``), outside the lock, so that Ctrl-C
+can never leave the lock in a wrong state.  Reads of a single job's state (``job.status``) take
+no lock; they see a value that was true at some instant.
 
 Workers take the lock with ``_acquire_yielding``, not a plain ``acquire()``.  Under the GIL a
 worker that sleeps on the OS lock is woken by every release and grabs the lock before it has
@@ -161,7 +162,8 @@ class AsyncLoader:
         self._current_priority: int | None = None
         self._last_ready_seqno = 0
         self._finishing_worker_pool: PoolState | None = None  # see _enqueue
-        self._idle = threading.Condition(self._lock)
+        # One latch per blocked wait_all/pause/shutdown, released by _notify_idle: see _block.
+        self._idle_latches: list[threading.Lock] = []
         self._name_order = NameOrder()  # cached between snapshots; see snapshot.py
         self._log_failures = log_failures
         self._log_progress = log_progress
@@ -495,7 +497,7 @@ class AsyncLoader:
             pool.workers -= 1
             if pool.workers == 0 and not any(p.workers for p in self._pools):
                 self._current_priority = None
-            self._idle.notify_all()
+            self._notify_idle()
             _log(logging.WARNING, "Cannot spawn a loader worker in %s: %s; the pool's ready "
                  "jobs wait for a running worker or the next spawn", pool.name, exc)
 
@@ -546,7 +548,7 @@ class AsyncLoader:
                         _log(logging.DEBUG, "Stop worker in %s", pool.name)
                     if pool.workers == 0:
                         self._update_current_priority_and_spawn()
-                    self._idle.notify_all()
+                    self._notify_idle()
                     return
                 slot = pool.pop()
                 job = jobs[slot]
@@ -654,7 +656,7 @@ class AsyncLoader:
         if self._log_progress:
             self._report_progress()
         if self._scheduled == 0:
-            self._idle.notify_all()
+            self._notify_idle()
 
     def _finish(self, slot: int, status: int, error: BaseException | None) -> None:
         """Finish a job and propagate to its dependents, depth-first, without recursion.
@@ -697,7 +699,7 @@ class AsyncLoader:
                 iters.pop()
                 self._report_progress()
         if self._scheduled == 0:
-            self._idle.notify_all()
+            self._notify_idle()
 
     def _report_progress(self) -> None:
         if not self._log_progress:
@@ -801,14 +803,14 @@ class AsyncLoader:
             waiter_pool = self._pools[cols.execution_pool_id[current._slot]]
             waiting = waiter_pool
             waiter_pool.waiting_workers += 1
-            self._idle.notify_all()  # wait_all() re-checks whether anything can still run
+            self._notify_idle()  # wait_all() re-checks whether anything can still run
             if waiter_pool.priority < self._pools[cols.pool_id[slot]].priority:
                 self._prioritize(job, waiter_pool.id)
             if cols.pool_id[slot] == waiter_pool.id:
                 # The waiting worker cannot run the job itself: spawn a stand-in.
                 suspended = waiter_pool
                 waiter_pool.suspended_workers += 1
-                self._idle.notify_all()  # wait_all() re-checks whether anything can still run
+                self._notify_idle()  # wait_all() re-checks whether anything can still run
                 if self._can_spawn(waiter_pool):
                     self._spawn(waiter_pool)
             elif self._can_spawn(waiter_pool):
@@ -892,7 +894,36 @@ class AsyncLoader:
                     raise TimeoutError(
                         f"{self._scheduled} load jobs still pending after {timeout} s"
                     )
-                self._idle.wait(remaining)
+                self._block(remaining)
+
+    def _notify_idle(self) -> None:
+        """Wake every blocked wait_all/pause/shutdown to re-check its condition; under the lock.
+        """
+        for latch in self._idle_latches:
+            latch.release()
+        self._idle_latches.clear()
+
+    def _block(self, timeout: float | None) -> None:
+        """Wait for the next ``_notify_idle`` (or the timeout); called and returns with the lock
+        held, like ``Condition.wait``, but blocks on a latch of its own outside the lock.
+
+        A Condition over the loader lock re-takes that lock in a ``finally`` after its wait: a
+        second Ctrl-C landing there leaves the caller's ``with`` releasing a lock it does not
+        hold (maybe a worker's).  Here the lock is re-taken whatever arrives, and the interrupt
+        is raised only once it is held again (as in ``wait``).
+        """
+        latch = threading.Lock()
+        latch.acquire()
+        self._idle_latches.append(latch)  # released, once, by _notify_idle under the lock
+        self._lock.release()
+        try:
+            latch.acquire(timeout=-1 if timeout is None else max(timeout, 0))
+        finally:
+            interrupt = self._acquire_despite_interrupts()
+            if latch in self._idle_latches:  # timed out or interrupted: not notified
+                self._idle_latches.remove(latch)
+        if interrupt is not None:
+            raise interrupt
 
     def _refuse_from_own_job(self, method: str) -> None:
         """``method`` waits for every running job: from inside one it would wait for itself."""
@@ -956,9 +987,9 @@ class AsyncLoader:
         self._refuse_from_own_job("pause")
         with self._lock:
             self._is_running = False
-            self._idle.notify_all()  # wait_all() re-checks whether anything can still run
+            self._notify_idle()  # wait_all() re-checks whether anything can still run
             while any(p.workers for p in self._pools):
-                self._idle.wait()
+                self._block(None)
 
     def unpause(self) -> None:
         """Start running jobs again."""
@@ -979,7 +1010,7 @@ class AsyncLoader:
         with self._lock:
             self._shutdown = True
             self._is_running = False
-            self._idle.notify_all()
+            self._notify_idle()
             # Remembered, so that a shutdown() retried after an interrupted one (Ctrl-C, a
             # waiter hook refusing) still erases what the first one canceled.
             if self._scheduled:
@@ -992,7 +1023,7 @@ class AsyncLoader:
         with self._lock:
             self._shutdown_jobs.clear()
             while any(p.workers for p in self._pools):
-                self._idle.wait()
+                self._block(None)
 
     # -- introspection --------------------------------------------------------------------
     def snapshot(self) -> pa.Table:

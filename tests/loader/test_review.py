@@ -1088,6 +1088,55 @@ def test_ctrl_c_in_wait_all_can_be_retried(make_loader, syncs):
     assert job.status == LoadStatus.OK
 
 
+def test_second_ctrl_c_while_wait_all_retakes_the_lock_keeps_mutual_exclusion(make_loader,
+                                                                              syncs):
+    """wait_all() (and pause, shutdown) used to block on a Condition over the loader lock,
+    whose wait re-takes that lock in a ``finally``: a second Ctrl-C landing there raised
+    without the lock, and the ``with`` exit then released a lock another thread held.  Now
+    they block on a latch of their own, and the interrupt is raised only once the main thread
+    holds the lock again."""
+    loader = make_loader(1, paused=False)
+    release = syncs.event()
+    job = LoadJob(lambda loader, job: release.wait(TIMEOUT), name="slow")
+    loader.schedule(job)
+    wait_until(lambda: job.start_time is not None, what="job started")
+    main = threading.main_thread().ident
+    fired: list[int] = []
+    held: list[bool] = []
+
+    def retaking() -> bool:
+        frame = sys._current_frames().get(main)
+        return frame is not None and frame.f_code.co_name == "_acquire_despite_interrupts"
+
+    def orchestrate() -> None:
+        wait_until(lambda: loader._idle_latches, what="main blocked in wait_all()")
+        with loader._lock:  # stands for any critical section of another thread
+            loader._notify_idle()  # wakes main, which now needs the lock
+            signal.pthread_kill(main, signal.SIGUSR1)  # a first Ctrl-C...
+            wait_until(retaking, what="main re-taking the loader lock")
+            signal.pthread_kill(main, signal.SIGUSR1)  # ...and a second while it waits
+            wait_until(lambda: len(fired) == 2, what="both interrupts handled")
+            held.append(loader._lock.locked())  # main must not have released our hold
+
+    def handler(signum, frame):
+        fired.append(signum)
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    try:
+        helper, outcome = run_in_thread(orchestrate, name="review-orchestrator")
+        with pytest.raises(Interrupted):
+            loader.wait_all(timeout=TIMEOUT)
+        join_thread(helper, outcome)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert held == [True]
+    assert not loader._lock.locked() and loader._idle_latches == []
+    release.set()
+    loader.wait_all(timeout=TIMEOUT)
+    assert job.status == LoadStatus.OK
+
+
 def test_parent_suspended_on_a_child_is_released_when_the_child_is_removed(make_loader, syncs):
     loader = make_loader((1, 0), (1, 1), paused=False)
     gate, waiting = syncs.event(), syncs.event()

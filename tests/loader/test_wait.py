@@ -472,3 +472,44 @@ def test_deep_chain_prioritize_and_dependent_search_do_not_recurse(make_loader):
     loader.wait_all(timeout=TIMEOUT)
     assert seen["message"] == "Load job 'root' waits for dependent load job 'c19999'"
     assert all(job.status == LoadStatus.OK for job in chain)
+
+
+def test_many_threads_in_wait_all_while_batches_arrive(make_loader):
+    """Sixteen threads loop in wait_all() while another schedules batches and a third pauses
+    and unpauses: every wait_all returns (none misses its wake-up), every job runs, and no
+    latch is left behind."""
+    loader = make_loader(2, paused=False)
+    stop = threading.Event()
+    done = Counter()
+    jobs: list[LoadJob] = []
+
+    def waiter() -> None:
+        while not stop.is_set():
+            try:
+                loader.wait_all(timeout=TIMEOUT)
+            except LogicalError:
+                pass  # caught paused with jobs pending: a correct answer, try again
+            done.add()
+
+    def scheduler() -> None:
+        for batch in range(200):
+            new = [LoadJob(noop, name=f"b{batch}.{i}") for i in range(5)]
+            new[-1].add_dependencies(*new[:-1])
+            jobs.extend(new)
+            loader.schedule(new)
+
+    def toggler() -> None:
+        while not stop.is_set():
+            loader.pause()
+            loader.unpause()
+
+    waiters = [run_in_thread(waiter, name=f"waiter-{i}") for i in range(16)]
+    toggle = run_in_thread(toggler, name="toggler")
+    join_thread(*run_in_thread(scheduler, name="scheduler"))
+    stop.set()
+    join_thread(*toggle)
+    for thread, outcome in waiters:
+        join_thread(thread, outcome)
+    loader.wait_all(timeout=TIMEOUT)
+    assert all(job.status == LoadStatus.OK for job in jobs) and len(jobs) == 1000
+    assert loader._idle_latches == [] and done.value >= 16
