@@ -83,10 +83,16 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
         peer = median_time(lambda: row_by_row(jobs), max(1, repeat // 2))
     seconds = 2.0 if scale >= 1 else 0.05
 
+    with loader._lock:
+        frozen = loader._columns.copy()
+
     def unlocked_snapshot() -> None:
-        """The same work as snapshot(), without the lock: what the GIL alone costs."""
-        build_table(loader._columns.copy(), loader._pool_names(), loader._pool_priorities(),
-                    0, loader._name_order)
+        """The same work as snapshot(), without the lock: what the GIL alone costs.  It copies
+        a frozen copy of the columns, since the live ones change under a lock-free reader."""
+        columns = {name: (dict(value) if isinstance(value, dict) else value[:])
+                   for name, value in frozen.items()}
+        build_table(columns, loader._pool_names(), loader._pool_priorities(), 0,
+                    loader._name_order)
 
     locked = _stalls(loader, loader.snapshot, seconds)
     unlocked = _stalls(loader, unlocked_snapshot, seconds)
