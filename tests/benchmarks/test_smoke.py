@@ -21,3 +21,14 @@ def test_benchmark_runs_at_tiny_size(name):
             assert math.isfinite(figure.peer_value) and figure.peer_value >= 0, figure
     table = format_table(figures)
     assert all(f.name in table for f in figures)
+
+
+def test_bytecode_counts_run_at_tiny_size(monkeypatch, capsys):
+    from benchmarks import opcodes
+
+    monkeypatch.setattr(opcodes, "JOBS", 200)
+    assert opcodes.main() == 0
+    out = capsys.readouterr().out
+    for what in ("schedule()", "worker"):
+        line = next(line for line in out.splitlines() if line.startswith(what))
+        assert 50 < float(line.split(": ")[1].split()[0]) < 5000, line
