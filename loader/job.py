@@ -62,7 +62,8 @@ class LoadJob:
     __slots__ = (
         "_func", "name", "_dependencies", "_pool", "_initial_pool", "_dependency_failure",
         "on_waiters_increment", "on_waiters_decrement", "tags", "parent_job_id",
-        "result", "_error", "_loader", "_slot", "_latch", "_walk", "_dependents", "__weakref__",
+        "result", "_error", "_loader", "_slot", "_latch", "_walk", "_dependents", "_hooks_lock",
+        "__weakref__",
     )
 
     def __init__(
@@ -109,6 +110,7 @@ class LoadJob:
         self._loader: AsyncLoader | None = None
         self._slot = -1
         self._latch = None  # a lock held until the job finishes, made for its first waiter
+        self._hooks_lock = None  # serializes the waiter hooks; made for the first hooked wait
         self._walk: object = None  # schedule()'s mark while it walks the graph
         # Slots of the pending jobs that depend on this one, kept by the loader (under its lock)
         # from schedule() to the finish; None when there are none.

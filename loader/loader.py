@@ -41,12 +41,13 @@ Locking
 -------
 One lock, ``self._lock``, guards all loader state: the columns (``columns.py``), every
 ``PoolState``, the ready queues, the dependents lists and the counters.  Job functions never
-run under it.  Things that do run under it must be fast and must not call back into the loader:
-dependency-failure policies, the waiter hooks, and log calls when ``log_events`` is on.  No
-wait blocks on this lock itself: waiting for a job blocks on that job's own latch, and
-wait_all/pause/shutdown on a latch of their own (``_block``), outside the lock, so that Ctrl-C
-can never leave the lock in a wrong state.  Reads of a single job's state (``job.status``) take
-no lock; they see a value that was true at some instant.
+run under it, nor do the waiter hooks (they run under the job's own ``_hooks_lock``).  Things
+that do run under it must be fast and must not call back into the loader: dependency-failure
+policies, and log calls when ``log_events`` is on.  No wait blocks on this lock itself:
+waiting for a job blocks on that job's own latch, and wait_all/pause/shutdown on a latch of
+their own (``_block``), outside the lock, so that Ctrl-C can never leave the lock in a wrong
+state.  Reads of a single job's state (``job.status``) take no lock; they see a value that was
+true at some instant.
 
 Workers take the lock with ``_acquire_yielding``, not a plain ``acquire()``.  Under the GIL a
 worker that sleeps on the OS lock is woken by every release and grabs the lock before it has
@@ -722,6 +723,11 @@ class AsyncLoader:
         ``TimeoutError`` after ``timeout`` seconds.  From inside a job, the waited job is raised
         to the waiter's execution pool, and a worker waiting on its own pool is replaced for
         the duration so the pool keeps its parallelism.
+
+        The job's waiter hooks run around the wait, outside the loader lock and under the
+        job's own lock (as ClickHouse runs them under the job's mutex): a slow hook stalls
+        only that job's waiters, and a hook may call the loader.  An increment hook that
+        raises refuses the wait; once it has returned, the decrement hook always follows.
         """
         _check_job(job, "wait")
         with self._lock:
@@ -732,32 +738,50 @@ class AsyncLoader:
                     f"Load job '{current.name if current else '<none>'}' waits for {where} "
                     f"load job '{job.name}'; schedule it first (wait_load() does both)"
                 )
-            if self._columns.status[job._slot] == PENDING:
-                latch, suspended, waiting = self._begin_wait(job)
-            else:
-                latch = None
-        if latch is not None:
-            # Blocked outside the loader lock, on the job's own latch: a Ctrl-C here cannot
-            # leave the loader lock in a wrong state (Condition.wait re-acquiring it could).
-            finished = False
-            try:
-                finished = latch.acquire(timeout=-1 if timeout is None else max(timeout, 0))
-                if finished:
-                    latch.release()  # let the next waiter through
-            finally:
-                interrupt = self._acquire_despite_interrupts()
-                try:
-                    self._end_wait(job, suspended, waiting)
-                finally:
-                    self._lock.release()
-                if interrupt is not None:
-                    raise interrupt
-            if not finished and job.status == PENDING:
-                raise TimeoutError(
-                    f"Load job '{job.name}' did not finish within {timeout} s "
-                    f"(status {job.status.name})"
-                )
+            if self._columns.status[job._slot] != PENDING:
+                return self._outcome(job, no_throw)
+            self._refuse_waiting_on_a_dependent(job)
+            increment, decrement = job.on_waiters_increment, job.on_waiters_decrement
+            if (increment is not None or decrement is not None) and job._hooks_lock is None:
+                job._hooks_lock = threading.Lock()
+            hooks_lock = job._hooks_lock
+        if increment is not None:
+            with hooks_lock:
+                increment(job)  # may raise to refuse the wait
+        try:
+            self._wait_counted(job, timeout)
+        finally:
+            if decrement is not None:
+                with hooks_lock:
+                    decrement(job)
         return self._outcome(job, no_throw)
+
+    def _wait_counted(self, job: LoadJob, timeout: float | None) -> None:
+        """The wait itself: counted as a waiter, blocked on the job's own latch."""
+        with self._lock:
+            if self._columns.status[job._slot] != PENDING:
+                return  # finished while the increment hook ran
+            latch, suspended, waiting = self._begin_wait(job)
+        # Blocked outside the loader lock, on the job's own latch: a Ctrl-C here cannot
+        # leave the loader lock in a wrong state (Condition.wait re-acquiring it could).
+        finished = False
+        try:
+            finished = latch.acquire(timeout=-1 if timeout is None else max(timeout, 0))
+            if finished:
+                latch.release()  # let the next waiter through
+        finally:
+            interrupt = self._acquire_despite_interrupts()
+            try:
+                self._end_wait(job, suspended, waiting)
+            finally:
+                self._lock.release()
+            if interrupt is not None:
+                raise interrupt
+        if not finished and job.status == PENDING:
+            raise TimeoutError(
+                f"Load job '{job.name}' did not finish within {timeout} s "
+                f"(status {job.status.name})"
+            )
 
     def _outcome(self, job: LoadJob, no_throw: bool) -> Any:
         error = job._error
@@ -781,14 +805,23 @@ class AsyncLoader:
             except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
                 interrupt = exc
 
+    def _refuse_waiting_on_a_dependent(self, job: LoadJob) -> None:
+        """From inside a job, waiting on itself or on a job that depends on it never ends."""
+        current = current_job()
+        if current is not None and current._loader is self:
+            if job is current or self._depends_on(job, current):
+                raise LogicalError(
+                    f"Load job '{current.name}' waits for dependent load job '{job.name}'"
+                )
+
     def _begin_wait(
         self, job: LoadJob
-    ) -> tuple[threading.Lock | None, PoolState | None, PoolState | None]:
+    ) -> tuple[threading.Lock, PoolState | None, PoolState | None]:
         """Everything wait() does under the lock before it blocks on a pending job.
 
-        Returns the latch to block on (None: nothing to wait for after all), the pool whose
-        suspended-worker count was raised and the pool whose waiting-worker count was raised
-        (a worker blocked in a wait runs nothing), for ``_end_wait``.
+        Returns the latch to block on, the pool whose suspended-worker count was raised and
+        the pool whose waiting-worker count was raised (a worker blocked in a wait runs
+        nothing), for ``_end_wait``.
         """
         cols = self._columns
         slot = job._slot
@@ -796,10 +829,6 @@ class AsyncLoader:
         suspended: PoolState | None = None
         waiting: PoolState | None = None
         if current is not None and current._loader is self:
-            if job is current or self._depends_on(job, current):
-                raise LogicalError(
-                    f"Load job '{current.name}' waits for dependent load job '{job.name}'"
-                )
             waiter_pool = self._pools[cols.execution_pool_id[current._slot]]
             waiting = waiter_pool
             waiter_pool.waiting_workers += 1
@@ -815,18 +844,9 @@ class AsyncLoader:
                     self._spawn(waiter_pool)
             elif self._can_spawn(waiter_pool):
                 self._spawn(waiter_pool)
-        try:
-            if cols.status[slot] != PENDING:
-                self._end_wait(job, suspended, waiting, counted=False)
-                return None, None, None
-            if self._log_events:
-                _log(logging.DEBUG, "Wait load job '%s' in %s", job.name,
-                     self._pools[cols.pool_id[slot]].name)
-            if job.on_waiters_increment is not None:
-                job.on_waiters_increment(job)  # may raise to refuse the wait
-        except BaseException:
-            self._end_wait(job, suspended, waiting, counted=False)
-            raise
+        if self._log_events:
+            _log(logging.DEBUG, "Wait load job '%s' in %s", job.name,
+                 self._pools[cols.pool_id[slot]].name)
         if job._latch is None:
             job._latch = threading.Lock()
             job._latch.acquire()  # released once, when the job finishes
@@ -834,22 +854,17 @@ class AsyncLoader:
         return job._latch, suspended, waiting
 
     def _end_wait(self, job: LoadJob, suspended: PoolState | None,
-                  waiting: PoolState | None, counted: bool = True) -> None:
+                  waiting: PoolState | None) -> None:
         """Undo ``_begin_wait``'s counts; called with the lock held."""
         if suspended is not None:
             suspended.suspended_workers -= 1
         if waiting is not None:
             waiting.waiting_workers -= 1
-        if not counted:
-            return
         cols = self._columns
         slot = job._slot
         cols.waiters[slot] -= 1
-        decrement = job.on_waiters_decrement
         if cols.waiters[slot] == 0 and cols.status[slot] != PENDING:
             job.on_waiters_increment = job.on_waiters_decrement = None
-        if decrement is not None:
-            decrement(job)
 
     def _depends_on(self, job: LoadJob, ancestor: LoadJob) -> bool:
         """Is ``ancestor`` among the transitive dependencies of ``job``?"""

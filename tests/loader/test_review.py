@@ -470,14 +470,11 @@ def test_raised_job_waiting_on_its_queued_child_deadlocks(make_loader, syncs):
     assert h.status == LoadStatus.OK, h.exception
 
 
-@pytest.mark.xfail(
-    reason="engine deviation: the waiter hooks run under the loader-wide lock (reference "
-    "2.12: under the job's own mutex), so a hook that takes a while stalls every other "
-    "thread's loader call (snapshot, schedule, workers finishing jobs), and a hook that calls "
-    "the loader itself deadlocks",
-    strict=True,
-)
 def test_waiter_hook_does_not_block_the_whole_loader(make_loader, syncs):
+    """Regression test; was an engine deviation: the waiter hooks ran under the loader-wide
+    lock (reference 2.12: under the job's own mutex), so a hook that took a while stalled every
+    other thread's loader call, and a hook that called the loader deadlocked.  They now run
+    outside the loader lock, under the job's own lock."""
     loader = make_loader(1, paused=False)
     release = syncs.event()
     other_call_done = Recorder()

@@ -513,3 +513,63 @@ def test_many_threads_in_wait_all_while_batches_arrive(make_loader):
     loader.wait_all(timeout=TIMEOUT)
     assert all(job.status == LoadStatus.OK for job in jobs) and len(jobs) == 1000
     assert loader._idle_latches == [] and done.value >= 16
+
+
+def test_hooks_may_call_the_loader_and_run_one_at_a_time_per_job(make_loader, syncs):
+    """Hooks run outside the loader lock, under the job's own lock: a hook may call the loader
+    (snapshot, schedule, another wait) without deadlock, and twelve threads waiting on one job
+    never run its hooks concurrently; every increment is paired with a decrement."""
+    loader = make_loader(2, paused=False)
+    release = syncs.event()
+    inside = Counter()
+    overlaps = Counter()
+    calls = Counter()
+    side_jobs: list[LoadJob] = []
+
+    def hook(job):
+        if inside.add() > 1:
+            overlaps.add()
+        calls.add()
+        loader.pool_snapshot()  # the loader lock is free: no deadlock
+        side = LoadJob(noop, name=f"side {calls.get()}")
+        side_jobs.append(side)
+        loader.schedule(side)
+        loader.wait(side, timeout=TIMEOUT)  # a nested wait, from inside a hook
+        inside.add(-1)
+
+    job = LoadJob(lambda loader, job: release.wait(TIMEOUT), name="slow",
+                  on_waiters_increment=hook, on_waiters_decrement=hook)
+    loader.schedule(job)
+    waiters = [run_in_thread(lambda: loader.wait(job, timeout=TIMEOUT), name=f"waiter-{i}")
+               for i in range(12)]
+    wait_until(lambda: job.waiters_count == 12, what="twelve waiters counted")
+    release.set()
+    for thread, outcome in waiters:
+        assert join_thread(thread, outcome) is True
+    assert calls.get() == 24 and overlaps.get() == 0 and inside.get() == 0
+    assert job.waiters_count == 0
+    loader.wait_all(timeout=TIMEOUT)
+    assert all(side.status == LoadStatus.OK for side in side_jobs)
+
+
+def test_a_job_finishing_while_the_increment_hook_runs_still_gets_its_decrement(make_loader,
+                                                                                 syncs):
+    loader = make_loader(1, paused=False)
+    in_hook, finish = syncs.event(), syncs.event()
+    calls = Recorder()
+
+    def increment(job):
+        calls.add("inc")
+        in_hook.set()
+        assert finish.wait(TIMEOUT)
+        wait_until(lambda: job.status == LoadStatus.OK, what="job finished during the hook")
+
+    job = LoadJob(lambda loader, job: finish.wait(TIMEOUT) and "done", name="job",
+                  on_waiters_increment=increment,
+                  on_waiters_decrement=lambda job: calls.add("dec"))
+    loader.schedule(job)
+    waiter, outcome = run_in_thread(lambda: loader.wait(job, timeout=TIMEOUT), name="waiter")
+    assert in_hook.wait(TIMEOUT)
+    finish.set()
+    assert join_thread(waiter, outcome) == "done"
+    assert calls.snapshot() == ["inc", "dec"] and job.waiters_count == 0
