@@ -33,6 +33,19 @@ def serve(loader: Any, address: str | int | tuple[str, int] | os.PathLike[str], 
     return _serve(loader, address, token=token, **options)
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext sqlbridge``: the ``%%asl`` magics (see ``sqlbridge.notebook``)."""
+    from sqlbridge.notebook import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from sqlbridge.notebook import unload_ipython_extension as _unload
+
+    _unload(ipython)
+
+
 def __getattr__(name: str) -> Any:
     # ``connect`` and ``Session`` are the real objects (not wrappers), loaded on first access.
     if name in ("connect", "Session"):
