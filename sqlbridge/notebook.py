@@ -84,7 +84,7 @@ _ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
 _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("-l", "--loader"), {"metavar": "NAME", "help": (
         "The variable holding the loader (a dotted path works: app.loader). Default: the one "
-        "set with %asl_connect, else the only loader.AsyncLoader in the namespace.")}),
+        "set with %%asl_connect, else the only loader.AsyncLoader in the namespace.")}),
     (("-c", "--connect"), {"metavar": "URL", "help": (
         "Query an asl HTTP endpoint (sqlbridge.serve, asl demo --serve) instead of a local "
         "loader: http://HOST:PORT, unix:/PATH or http+unix://%%2FPATH.")}),
@@ -339,10 +339,11 @@ class _Connections:
         self._remotes.clear()
 
 
-def lookup(name: str, namespace: Mapping[str, Any]) -> Any:
-    """The object a variable name or dotted path (``app.loader``) names in ``namespace``."""
+def lookup(name: str, namespace: Mapping[str, Any], what: str = "--loader") -> Any:
+    """The object a variable name or dotted path (``app.loader``) names in ``namespace``;
+    ``what`` (the option or magic given ``name``) is for the error message."""
     if not _DOTTED.fullmatch(name):
-        raise _usage(f"--loader takes a variable name (or a dotted path such as app.loader), "
+        raise _usage(f"{what} takes a variable name (or a dotted path such as app.loader), "
                      f"not {name!r}")
     first, *rest = name.split(".")
     if first not in namespace:
@@ -397,24 +398,24 @@ def split_line(line: str) -> tuple[str, str]:
             break
         word = m.group(1)
         if word == "--":
-            return line[:m.start(1)], line[m.end():]
+            return line[:m.start(1)].strip(), line[m.end():].lstrip()
         pos = m.end()
         if word in _VALUE_FLAGS:  # "-f JSON"; "-fJSON" and "--format=JSON" are one word
             value = _TOKEN.match(line, pos)
             if value is not None:
                 pos = value.end()
-    return line[:pos], line[pos:]
+    return line[:pos].strip(), line[pos:].lstrip()
 
 
-def expand(options: str, namespace: Mapping[str, Any]) -> str:
-    """``{expr}`` and ``$name`` in ``options`` replaced as IPython replaces them in a magic's
+def expand(word: str, namespace: Mapping[str, Any]) -> str:
+    """``{expr}`` and ``$name`` in ``word`` replaced as IPython replaces them in a magic's
     line; left as it is if any fails, as IPython leaves it."""
     from IPython.utils.text import DollarFormatter
 
     try:
-        return DollarFormatter().vformat(options, args=[], kwargs=dict(namespace))
+        return DollarFormatter().vformat(word, args=[], kwargs=dict(namespace))
     except Exception:
-        return options
+        return word
 
 
 def run_cell(connections: _Connections, args: Any, sql: str, namespace: dict[str, Any],
@@ -493,7 +494,7 @@ def _target(connections: _Connections, args: Any, namespace: Mapping[str, Any],
     if args.loader:
         loader = lookup(args.loader, namespace)
     elif connections.default is not None:
-        loader = lookup(connections.default[1], namespace)
+        loader = lookup(connections.default[1], namespace, "%asl_connect")
     else:
         loader = find_loader(namespace)[1]
     return _Local(connections.session(loader, args.dialect, args.time_zone))
@@ -532,13 +533,15 @@ def _option_decorators(func: Callable) -> Callable:
     return magic_arguments()(func)
 
 
-def parse_options(magic: Callable, options: str) -> Any:
-    """``options`` parsed by ``magic``'s argument parser, split as a shell splits a command
-    line (``-p s='load table %'`` is one value, as for ``asl sql``); IPython's own
-    ``parse_argstring`` keeps the quotes in the values."""
+def parse_options(magic: Callable, options: str, namespace: Mapping[str, Any]) -> Any:
+    """``options`` parsed by ``magic``'s argument parser: split into words as a shell splits a
+    command line (``-p s='load table %'`` is one value, as for ``asl sql``; IPython's own
+    ``parse_argstring`` would keep the quotes), then each word expanded (``expand``), so a
+    Python value with spaces stays one word."""
     from IPython.utils.process import arg_split
 
-    return magic.parser.parse_args(arg_split(options, posix=True))  # type: ignore[attr-defined]
+    words = [expand(word, namespace) for word in arg_split(options, posix=True)]
+    return magic.parser.parse_args(words)  # type: ignore[attr-defined]
 
 
 def _magics_class() -> type:
@@ -569,7 +572,7 @@ def _magics_class() -> type:
             """
             options, sql = split_line(line) if cell is None else (line, cell)
             namespace = self.shell.user_ns
-            args = parse_options(self.asl, expand(options, namespace))
+            args = parse_options(self.asl, options, namespace)
             return run_cell(self.connections, args, sql, namespace, display)
 
         @no_var_expand
@@ -585,14 +588,15 @@ def _magics_class() -> type:
             """Choose what ``%%asl`` cells query by default; without arguments, say what
             they query now."""
             namespace = self.shell.user_ns
-            args = parse_options(self.asl_connect, expand(line, namespace))
+            args = parse_options(self.asl_connect, line, namespace)
             if args.name and args.connect:
                 raise _usage("%asl_connect takes a loader NAME or --connect URL, not both")
             if args.connect:
                 self.connections.remote(args.connect, args.token)  # checks the URL now
                 self.connections.default = ("connect", args.connect, args.token or "")
             elif args.name:
-                lookup(args.name, namespace)  # a typo is reported now, not at the next cell
+                # a typo is reported now, not at the next cell
+                lookup(args.name, namespace, "%asl_connect")
                 self.connections.default = ("loader", args.name)
             print(_describe(self.connections.default, namespace))
 
