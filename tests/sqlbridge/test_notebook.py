@@ -5,34 +5,38 @@ notebook front end would receive it (printed text, ``display()`` outputs, the ce
 Local cells query ``FakeLoader`` (fixed rows) and are compared with a ``sqlbridge`` session
 over the same rows, which the other SQL tests check against ClickHouse. Remote cells query an
 in-process ``sqlbridge.serve`` on a free loopback port; its sockets have time-outs.
+
+IPython is imported by the ``shell`` fixture, not at collection, and what it changes for the
+whole process is put back after this module: importing it (jedi, for completion) raises the
+recursion limit from 1000 to 3000, which would change what other tests see (sqlglot then parses
+a 2000-term sum that the translator must report as too deep).
 """
 
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import io
 import re
 import socket
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-pytest.importorskip("IPython")
+import sqlbridge
+from loader import AsyncLoader, LoadJob, Pool
+from sqlbridge import notebook
+from sqlbridge.notebook import QueryFailed, Result
+from sqlbridge.testing import FakeLoader
 
-from IPython.core.error import UsageError  # noqa: E402
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
-from IPython.utils.capture import capture_output  # noqa: E402
-from traitlets.config import Config  # noqa: E402
-
-import sqlbridge  # noqa: E402
-from loader import AsyncLoader, LoadJob, Pool  # noqa: E402
-from sqlbridge import notebook  # noqa: E402
-from sqlbridge.notebook import QueryFailed, Result  # noqa: E402
-from sqlbridge.testing import FakeLoader  # noqa: E402
+if importlib.util.find_spec("IPython") is None:
+    pytest.skip("the notebook magics need IPython (pip install -e '.[dev]')",
+                allow_module_level=True)
 
 T = "system.asynchronous_loader"
 JOBS = f"SELECT job, status, ready_seqno, start_time FROM {T} ORDER BY job_id"
@@ -42,7 +46,10 @@ JOBS = f"SELECT job, status, ready_seqno, start_time FROM {T} ORDER BY job_id"
 def shell():
     """One IPython shell for the module; the global state it changes is put back after."""
     main, hooks = sys.modules.get("__main__"), (sys.displayhook, sys.excepthook)
-    names = set(vars(builtins))
+    names, limit = set(vars(builtins)), sys.getrecursionlimit()
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
     config.InteractiveShell.colors = "NoColor"
@@ -53,6 +60,7 @@ def shell():
         InteractiveShell.clear_instance()
         sys.modules["__main__"] = main
         sys.displayhook, sys.excepthook = hooks
+        sys.setrecursionlimit(limit)
         for name in set(vars(builtins)) - names:
             delattr(builtins, name)
 
@@ -80,7 +88,9 @@ def db():
 class Cell:
     """What running one cell showed: printed text, displayed objects, value and error."""
 
-    def __init__(self, ip: InteractiveShell, source: str) -> None:
+    def __init__(self, ip: Any, source: str) -> None:
+        from IPython.utils.capture import capture_output
+
         with capture_output() as cap:
             run = ip.run_cell(source)
         # what the cell printed, without the displayhook's "Out[n]: <value>" after it
@@ -91,11 +101,18 @@ class Cell:
         self.error = run.error_in_exec
 
 
-def cell(ip: InteractiveShell, source: str) -> Cell:
+def cell(ip: Any, source: str) -> Cell:
     return Cell(ip, textwrap.dedent(source).strip("\n"))
 
 
-def magics(ip: InteractiveShell):
+def usage_error(error: BaseException | None) -> bool:
+    """Whether ``error`` is IPython's UsageError: a one-line message, no traceback."""
+    from IPython.core.error import UsageError
+
+    return isinstance(error, UsageError)
+
+
+def magics(ip: Any):
     return ip.magics_manager.registry["AslMagics"]
 
 
@@ -157,7 +174,7 @@ def test_help_lists_the_options(ip):
 
 def test_no_loader_is_a_one_line_usage_error(ip):
     out = cell(ip, f"%asl SELECT count() FROM {T}")
-    assert isinstance(out.error, UsageError)
+    assert usage_error(out.error)
     assert "No loader to query" in str(out.error) and "--loader NAME" in str(out.error)
     assert "Traceback" not in out.stdout + out.stderr
 
@@ -174,7 +191,7 @@ def test_the_only_async_loader_is_the_default(ip, loaders):
 def test_two_loaders_are_ambiguous(ip, loaders):
     ip.user_ns["first"], ip.user_ns["second"] = loaders
     out = cell(ip, f"%asl SELECT job FROM {T}")
-    assert isinstance(out.error, UsageError)
+    assert usage_error(out.error)
     assert "Several loaders in the namespace (first, second)" in str(out.error)
     out = cell(ip, f"%asl --loader second SELECT job FROM {T}")
     assert out.value.arrow.column("job").to_pylist() == ["load table db.b"]
@@ -189,7 +206,7 @@ def test_loader_option_takes_a_name_or_a_dotted_path(ip):
                             ("number", "number is not a loader: it holds a 'int' object"),
                             ("'a b'", "--loader takes a variable name")):
         out = cell(ip, f"%asl --loader {option} SELECT 1")
-        assert isinstance(out.error, UsageError) and message in str(out.error), option
+        assert usage_error(out.error) and message in str(out.error), option
 
 
 def test_asl_connect_sets_the_default_by_name(ip, loaders):
@@ -206,13 +223,13 @@ def test_asl_connect_sets_the_default_by_name(ip, loaders):
         .to_pylist() == ["load table db.a"]
     assert cell(ip, "%asl_connect").stdout == "%%asl cells query the loader second\n"
     out = cell(ip, "%asl_connect typo")
-    assert isinstance(out.error, UsageError) and "No variable 'typo'" in str(out.error)
+    assert usage_error(out.error) and "No variable 'typo'" in str(out.error)
     out = cell(ip, "%asl_connect 'two words'")
-    assert isinstance(out.error, UsageError)
+    assert usage_error(out.error)
     assert str(out.error).startswith("%asl_connect takes a variable name")
     del ip.user_ns["second"]
     out = cell(ip, "%asl SELECT 1")
-    assert isinstance(out.error, UsageError) and "No variable 'second'" in str(out.error)
+    assert usage_error(out.error) and "No variable 'second'" in str(out.error)
 
 
 def test_asl_connect_without_arguments_says_what_cells_query(ip, loaders):
@@ -337,7 +354,7 @@ def test_binary_format_notes_the_size_and_output_keeps_the_bytes(ip):
 
 def test_unknown_format_is_a_usage_error(ip):
     out = cell(ip, "%asl -l fake --format Jason SELECT 1")
-    assert isinstance(out.error, UsageError)
+    assert usage_error(out.error)
     assert str(out.error).startswith("--format: Unknown format Jason. Maybe you meant: ['JSON',")
 
 
@@ -349,7 +366,7 @@ def test_time_zone(ip):
     assert result.text == expected and "12:23:58.123456" in expected
     assert result.time_zone == "Asia/Kolkata"
     out = cell(ip, "%asl -l fake --time-zone Mars/Olympus SELECT 1")
-    assert isinstance(out.error, UsageError)
+    assert usage_error(out.error)
     assert "unknown time zone 'Mars/Olympus': use an IANA name" in str(out.error)
 
 
@@ -360,7 +377,7 @@ def test_dialect(ip):
     out = cell(ip, f"%asl -l fake {sql}")
     assert isinstance(out.error, QueryFailed) and out.stdout.startswith("Code: 141.")
     out = cell(ip, "%asl -l fake --dialect postgres SELECT 1")
-    assert isinstance(out.error, UsageError) and "invalid choice: 'postgres'" in str(out.error)
+    assert usage_error(out.error) and "invalid choice: 'postgres'" in str(out.error)
 
 
 def test_params_and_variable_expansion(ip):
@@ -390,7 +407,7 @@ def test_sql_of_a_line_magic_is_never_expanded(ip):
 
 def test_bad_param_is_a_usage_error(ip):
     out = cell(ip, "%asl -l fake --param nonsense SELECT 1")
-    assert isinstance(out.error, UsageError)
+    assert usage_error(out.error)
     assert "--param: Query parameter must be given as name=value" in str(out.error)
 
 
@@ -403,19 +420,19 @@ def test_output_variable(ip, db):
     cell(ip, f"%asl -l fake -t UTC -f TSV --output text {sql}")
     assert ip.user_ns["text"] == db.run(sql, format="TSV")
     out = cell(ip, "%asl -l fake -o 'not a name' SELECT 1")
-    assert isinstance(out.error, UsageError) and "-o/--output takes a Python variable name" \
+    assert usage_error(out.error) and "-o/--output takes a Python variable name" \
         in str(out.error)
     out = cell(ip, "%asl -l fake -o class SELECT 1")
-    assert isinstance(out.error, UsageError)
+    assert usage_error(out.error)
 
 
 def test_unknown_option_and_missing_sql(ip):
     out = cell(ip, "%asl -l fake --colour SELECT 1")
-    assert isinstance(out.error, UsageError) and "unrecognized arguments: --colour" in \
+    assert usage_error(out.error) and "unrecognized arguments: --colour" in \
         str(out.error)
     for source in ("%asl -l fake", "%%asl -l fake\n-- just a comment\n"):
         out = cell(ip, source)
-        assert isinstance(out.error, UsageError) and "No SQL statement given" in str(out.error)
+        assert usage_error(out.error) and "No SQL statement given" in str(out.error)
 
 
 def test_split_line():
@@ -526,9 +543,9 @@ def test_connect_errors(ip, server):
     assert out.stdout.startswith("Error: Code: 210. DB::NetException: Connection refused")
     assert "ASL_URL" not in out.stdout
     out = cell(ip, "%asl -c ftp://example.com SELECT 1")
-    assert isinstance(out.error, UsageError) and str(out.error).startswith("--connect: ")
+    assert usage_error(out.error) and str(out.error).startswith("--connect: ")
     out = cell(ip, f"%asl -c {server.url} -l fake SELECT 1")
-    assert isinstance(out.error, UsageError) and "exclude each other" in str(out.error)
+    assert usage_error(out.error) and "exclude each other" in str(out.error)
 
 
 def test_asl_connect_to_a_server(ip, server):
