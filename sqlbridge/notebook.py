@@ -15,8 +15,8 @@ in the notebook's namespace. Several candidates, or none, is an error naming wha
 guessing between two loaders would answer about the wrong one. ``%asl_connect`` stores the
 *name*, not the object, so re-running the cell that builds the loader is followed.
 
-*One session per loader.* A session is a DuckDB database with the catalog set up (tens of
-milliseconds); cells reuse it. Sessions are keyed by loader, dialect and time zone (the zone is
+*One session per loader.* A session is a DuckDB database with the catalog set up (~30 ms to
+build); cells reuse it. Sessions are keyed by loader, dialect and time zone (the zone is
 DuckDB's global setting, locked after setup, so another zone needs another session) and the
 least recently used is closed past ``MAX_SESSIONS``: a notebook that rebuilds its loader ten
 times does not keep ten databases. A session holds its loader, so nothing weaker than that
@@ -38,13 +38,20 @@ traceback that would be about this module rather than the query. Statements befo
 been shown; the ones after it do not run; the session is still usable. A bad option or a missing
 loader is IPython's ``UsageError``: one line.
 
-*Variable expansion.* IPython expands ``{expr}`` and ``$name`` in a magic's line before calling
-it, and the line of ``%asl`` is SQL, where ``{name:Type}`` is a query parameter and ``{...}``
-a map literal. Both magics opt out (``no_var_expand``) and expand the *options* only, with
-IPython's own formatter over the user namespace: ``--param job={name}`` or ``-p job=$name``
-pass a Python value, while the SQL (the rest of an ``%asl`` line, and a ``%%asl`` cell's body,
-which IPython never expands) reaches the session untouched. Write ``{{`` for a literal brace in
-an option.
+*Options.* They are split into words as a shell splits a command line (``-p 's=load table %'``
+is one value, as for ``asl sql``; IPython's ``parse_argstring`` would keep the quotes in it).
+IPython expands ``{expr}`` and ``$name`` in a magic's line before calling it, and the line of
+``%asl`` is SQL, where ``{name:Type}`` is a query parameter and ``{...}`` a map literal. Both
+magics opt out (``no_var_expand``) and expand each option word instead, with IPython's own
+formatter over the user namespace: ``--param job={name}`` or ``-p job=$name`` pass a Python
+value, and one with spaces stays one word, while the SQL (the rest of an ``%asl`` line, and a
+``%%asl`` cell's body, which IPython never expands) reaches the session untouched. Write ``{{``
+for a literal brace in an option.
+
+*Remote results.* With ``--connect`` a table is fetched as ``FORMAT ArrowStream`` (one request,
+one snapshot) and rendered here; its times show in ``--time-zone``, else in the zone the server
+answered in. A ``FORMAT`` clause in the statement wins on the server as it does locally, and the
+answer is then told apart by its first bytes.
 
 IPython is imported only inside the functions that IPython calls (``load_ipython_extension``)
 and the magics themselves, so this module, and ``import sqlbridge``, never need it.
@@ -471,11 +478,20 @@ def _execute(target: _Local | _Remote, statement: str, fmt: str | None,
 
 def _print(output: str | bytes, fmt: str | None) -> None:
     if isinstance(output, bytes):
-        name = fmt or "binary"
+        name = fmt or _binary_format(output)
         print(f"({name} output: {len(output)} bytes; keep them with -o VAR)")
     else:
         sys.stdout.write(output)
         sys.stdout.flush()
+
+
+def _binary_format(data: bytes) -> str:
+    """The format a ``FORMAT`` clause asked for, from its magic bytes."""
+    if data.startswith(b"PAR1"):
+        return "Parquet"
+    if data.startswith(b"ARROW1"):
+        return "Arrow"
+    return "ArrowStream" if data.startswith(_ARROW_STREAM_MAGIC) else "binary"
 
 
 def _target(connections: _Connections, args: Any, namespace: Mapping[str, Any],

@@ -350,6 +350,8 @@ def test_binary_format_notes_the_size_and_output_keeps_the_bytes(ip):
     assert isinstance(blob, bytes)
     assert out.stdout == f"(Parquet output: {len(blob)} bytes; keep them with -o VAR)\n"
     assert pq.read_table(io.BytesIO(blob)).column("job_id").to_pylist() == list(range(1, 8))
+    out = cell(ip, "%asl -l fake SELECT 1 AS x FORMAT Arrow")
+    assert re.fullmatch(r"\(Arrow output: \d+ bytes; keep them with -o VAR\)\n", out.stdout)
 
 
 def test_unknown_format_is_a_usage_error(ip):
