@@ -52,7 +52,7 @@ def shell():
 
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
-    config.InteractiveShell.colors = "NoColor"
+    config.InteractiveShell.colors = "nocolor"
     ip = InteractiveShell.instance(config=config)
     try:
         yield ip
