@@ -30,8 +30,7 @@ import pytest
 
 import sqlbridge
 from loader import AsyncLoader, LoadJob, Pool
-from sqlbridge import notebook
-from sqlbridge.notebook import QueryFailed, Result
+from sqlbridge.notebook import QueryFailed, Result, cells, targets
 from sqlbridge.testing import FakeLoader
 
 if importlib.util.find_spec("IPython") is None:
@@ -251,7 +250,7 @@ def test_one_session_per_loader_reused_across_cells(ip):
 
 
 def test_sessions_are_bounded(ip, monkeypatch):
-    monkeypatch.setattr(notebook, "MAX_SESSIONS", 2)
+    monkeypatch.setattr(targets, "MAX_SESSIONS", 2)
     for i in range(3):
         ip.user_ns[f"f{i}"] = FakeLoader()
         cell(ip, f"%asl -l f{i} SELECT 1")
@@ -438,12 +437,12 @@ def test_unknown_option_and_missing_sql(ip):
 
 
 def test_split_line():
-    assert notebook.split_line("-l fake -f JSON SELECT 1 AS x") == ("-l fake -f JSON",
-                                                                    "SELECT 1 AS x")
-    assert notebook.split_line("--format=JSON -p 's=a b' -o r SELECT 's=-1'") == \
+    assert cells.split_line("-l fake -f JSON SELECT 1 AS x") == ("-l fake -f JSON",
+                                                                 "SELECT 1 AS x")
+    assert cells.split_line("--format=JSON -p 's=a b' -o r SELECT 's=-1'") == \
         ("--format=JSON -p 's=a b' -o r", "SELECT 's=-1'")
-    assert notebook.split_line("-fJSON -- -1") == ("-fJSON", "-1")
-    assert notebook.split_line("SELECT -1") == ("", "SELECT -1")
+    assert cells.split_line("-fJSON -- -1") == ("-fJSON", "-1")
+    assert cells.split_line("SELECT -1") == ("", "SELECT -1")
 
 
 # ---------------------------------------------------------------- statements and errors --
