@@ -468,7 +468,7 @@ def test_query_error_shows_clickhouse_text_without_traceback_then_the_session_wo
     assert isinstance(out.error, QueryFailed) and out.error.code == 47
     assert out.stdout.startswith("Code: 47. DB::Exception: ")
     assert "(UNKNOWN_IDENTIFIER)" in out.stdout
-    assert "Traceback" not in out.stdout + out.stderr and "notebook.py" not in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr and "sqlbridge/notebook" not in out.stdout
     session = next(iter(magics(ip).connections._sessions.values()))
     out = cell(ip, f"%asl -l fake SELECT count() AS n FROM {T}")
     assert out.value.arrow.column("n").to_pylist() == [7]
