@@ -612,29 +612,34 @@ def test_wait_all_while_paused_with_only_a_suspended_worker_hangs(make_loader, s
     cannot run anything.
     """
     loader = make_loader(1, paused=False)
+    assert_wait_all_raises_while_paused(loader, syncs, LoadJob(noop, name="child"), 0)
+
+
+def assert_wait_all_raises_while_paused(loader, syncs, waited: LoadJob, parent_pool: int):
+    """Pause while a running parent (in ``parent_pool``) waits on ``waited``, which it has
+    just scheduled: wait_all() must raise LogicalError, not wait for the blocked worker."""
     started, go = syncs.event(), syncs.event()
-    child = LoadJob(noop, name="child")
 
     def parent_func(loader, job):
         started.set()
         go.wait(TIMEOUT)
-        loader.schedule(child)
-        loader.wait(child, timeout=3 * SHORT)  # bounded: ends the test's stall
+        loader.schedule(waited)
+        loader.wait(waited, timeout=3 * SHORT)  # bounded: ends the test's stall
 
-    parent = LoadJob(parent_func, name="parent")
+    parent = LoadJob(parent_func, name="parent", pool=parent_pool)
     loader.schedule(parent)
     assert started.wait(TIMEOUT)
     pauser, pause_outcome = run_in_thread(loader.pause, name="review-pause")
     wait_until(lambda: not loader.is_running, what="pause() requested")
     go.set()
-    wait_until(lambda: child.waiters_count == 1, what="parent waits on its child")
+    wait_until(lambda: waited.waiters_count == 1, what="the parent waits")
     try:
         with pytest.raises(LogicalError):
             loader.wait_all(timeout=SHORT)
     finally:
         join_thread(pauser, pause_outcome)  # returns once the parent's wait timed out
         loader.unpause()
-        loader.wait(child, timeout=TIMEOUT)
+        loader.wait(waited, timeout=TIMEOUT)
 
 
 def test_ctrl_c_while_wait_retakes_the_loader_lock_leaks_the_waiter_count(syncs):
@@ -694,29 +699,7 @@ def test_ctrl_c_while_wait_retakes_the_loader_lock_leaks_the_waiter_count(syncs)
 
 def test_wait_all_while_paused_with_a_worker_waiting_on_another_pool(make_loader, syncs):
     loader = make_loader((1, -1), (1, 0), paused=False)
-    started, go = syncs.event(), syncs.event()
-    other = LoadJob(noop, name="other", pool=0)
-
-    def parent_func(loader, job):
-        started.set()
-        go.wait(TIMEOUT)
-        loader.schedule(other)
-        loader.wait(other, timeout=3 * SHORT)
-
-    parent = LoadJob(parent_func, name="parent", pool=1)
-    loader.schedule(parent)
-    assert started.wait(TIMEOUT)
-    pauser, pause_outcome = run_in_thread(loader.pause, name="review-pause")
-    wait_until(lambda: not loader.is_running, what="pause() requested")
-    go.set()
-    wait_until(lambda: other.waiters_count == 1, what="parent waits on the other pool's job")
-    try:
-        with pytest.raises(LogicalError):
-            loader.wait_all(timeout=SHORT)
-    finally:
-        join_thread(pauser, pause_outcome)
-        loader.unpause()
-        loader.wait(other, timeout=TIMEOUT)
+    assert_wait_all_raises_while_paused(loader, syncs, LoadJob(noop, name="other", pool=0), 1)
 
 
 # =============================================================================================
