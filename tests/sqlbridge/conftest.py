@@ -20,6 +20,13 @@ def db():
 
 
 @pytest.fixture(scope="module")
+def duck():
+    """The same rows in a DuckDB-dialect session."""
+    with sqlbridge.connect(FakeLoader(), dialect="duckdb", time_zone="UTC") as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
 def oracle(tmp_path_factory):
     """``run(sql, fmt, zone)``: the real ClickHouse (chdb) over the same ``sample_jobs()``."""
     chdb = pytest.importorskip("chdb")

@@ -11,18 +11,6 @@ from sqlbridge.testing import FakeLoader
 GOOD = "SELECT count() AS n FROM system.asynchronous_loader"
 
 
-@pytest.fixture(scope="module")
-def db():
-    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def duck():
-    with sqlbridge.connect(FakeLoader(), dialect="duckdb", time_zone="UTC") as session:
-        yield session
-
-
 def _error(db, sql, run=False) -> errors.QueryError:
     with pytest.raises(errors.QueryError) as info:
         db.run(sql) if run else db.query(sql)

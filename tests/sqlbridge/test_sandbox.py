@@ -7,9 +7,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-import sqlbridge
 from sqlbridge.errors import QueryError, Readonly, SyntaxError_
-from sqlbridge.testing import FakeLoader
 
 GOOD = "SELECT count() AS n FROM system.asynchronous_loader"
 
@@ -95,18 +93,6 @@ REFUSED_DUCKDB = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ch():
-    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def duck():
-    with sqlbridge.connect(FakeLoader(), dialect="duckdb", time_zone="UTC") as session:
-        yield session
-
-
 def _refused(db, sql):
     with pytest.raises(QueryError) as info:
         db.query(sql)
@@ -119,8 +105,8 @@ def _refused(db, sql):
 
 
 @pytest.mark.parametrize("sql", REFUSED_CLICKHOUSE)
-def test_clickhouse_dialect_refuses(ch, sql):
-    e = _refused(ch, sql)
+def test_clickhouse_dialect_refuses(db, sql):
+    e = _refused(db, sql)
     assert isinstance(e, Readonly), str(e)
     assert "readonly" in str(e).lower()
 
@@ -132,9 +118,9 @@ def test_duckdb_dialect_refuses(duck, sql):
         assert isinstance(e, Readonly), str(e)
 
 
-def test_readonly_message_tells_what_to_do(ch):
+def test_readonly_message_tells_what_to_do(db):
     with pytest.raises(Readonly) as info:
-        ch.query("INSERT INTO t VALUES (1)")
+        db.query("INSERT INTO t VALUES (1)")
     text = str(info.value)
     assert text.startswith("Code: 164. DB::Exception: Cannot execute INSERT in readonly mode")
     assert "SELECT" in text and text.endswith("(READONLY)")
@@ -146,27 +132,27 @@ def test_read_csv_message_names_the_function(duck):
     assert "read_csv()" in str(info.value)
 
 
-def test_writes_hidden_in_several_statements_are_refused(ch):
+def test_writes_hidden_in_several_statements_are_refused(db):
     with pytest.raises(SyntaxError_, match="Multi-statements are not allowed"):
-        ch.query("SELECT 1; DROP TABLE x")
+        db.query("SELECT 1; DROP TABLE x")
     # The script form runs statement by statement and refuses the second one.
-    statements = ch.statements("SELECT 1; CREATE TABLE x (a int); SELECT 2")
+    statements = db.statements("SELECT 1; CREATE TABLE x (a int); SELECT 2")
     assert len(statements) == 3
     with pytest.raises(Readonly):
-        ch.query(statements[1])
+        db.query(statements[1])
 
 
-def test_duckdb_connection_itself_is_locked(ch):
-    con = ch.duckdb
+def test_duckdb_connection_itself_is_locked(db):
+    con = db.duckdb
     with pytest.raises(duckdb.Error, match="locked"):
         con.execute("SET threads = 1")
     with pytest.raises(duckdb.Error):
         con.sql("SELECT * FROM read_csv('/etc/passwd')").fetchall()
 
 
-def test_setting_values_after_setup(ch):
+def test_setting_values_after_setup(db):
     # Read through the session, i.e. on its own cursor: every setting must have reached it.
-    t = ch.query("SELECT name, value FROM duckdb_settings() WHERE name IN "
+    t = db.query("SELECT name, value FROM duckdb_settings() WHERE name IN "
                  "('enable_external_access', 'lock_configuration', 'TimeZone', "
                  "'python_enable_replacements', 'autoload_known_extensions', 'temp_directory') "
                  "ORDER BY name")
@@ -182,13 +168,13 @@ def test_python_variables_are_not_tables(duck):
         duck.query("SELECT * FROM t")
 
 
-def test_nothing_was_written(ch, duck):
+def test_nothing_was_written(db, duck):
     import os
 
-    for db in (ch, duck):
-        t = db.query("SELECT count(*) AS n FROM system.tables")
+    for session in (db, duck):
+        t = session.query("SELECT count(*) AS n FROM system.tables")
         assert t.column("n").to_pylist() == [2]
-        assert db.query("SELECT count() AS n FROM system.asynchronous_loader") is not None
+        assert session.query("SELECT count() AS n FROM system.asynchronous_loader") is not None
 
     assert not os.path.exists("/tmp/asl-sandbox-test.csv")
     assert not os.path.exists("/tmp/asl-sandbox-export")

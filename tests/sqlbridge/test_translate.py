@@ -324,12 +324,6 @@ def test_unsupported_clauses_say_so(db):
 # ------------------------------------------------------------------------- DuckDB dialect --
 
 
-@pytest.fixture(scope="module")
-def duck():
-    with sqlbridge.connect(FakeLoader(), dialect="duckdb", time_zone="UTC") as session:
-        yield session
-
-
 def test_duckdb_dialect_passes_duckdb_sql_through(duck):
     t = duck.query("FROM system.asynchronous_loader SELECT job, list_transform(dependencies, "
                    "lambda x: x * 2) AS d WHERE len(dependencies) > 0 ORDER BY job")
