@@ -48,14 +48,8 @@ def median_time(run: Callable[[], object], repeat: int, setup: Callable[[], obje
 def paired_median_times(first: Callable[[], object], second: Callable[[], object], repeat: int
                         ) -> tuple[float, float]:
     """Median times of two calls run alternately, so drift and warm-up hit both alike."""
-    a, b = [], []
-    for _ in range(repeat):
-        for run, into in ((first, a), (second, b)):
-            gc.collect()
-            start = time.perf_counter()
-            run()
-            into.append(time.perf_counter() - start)
-    return statistics.median(a), statistics.median(b)
+    a, b = interleaved_medians([(first, None), (second, None)], repeat)
+    return a, b
 
 
 def interleaved_medians(runs: Sequence[tuple[Callable[..., object], Callable[[], object] | None]],
