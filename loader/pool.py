@@ -113,6 +113,7 @@ class PoolState:
                 seqno, slot = heapq.heappop(moved)
             else:
                 seqno, slot = self._fifo.popleft()
+            # _live(), inlined: pop() is on every job's path.
             if self._ready_seqno[slot] == seqno and self._pool_id[slot] == self.id:
                 self.ready_count -= 1
                 return slot
