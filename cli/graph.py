@@ -129,7 +129,7 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
             ctx.exit(1)
         data = done.stdout
     if output is None:
-        from cli.run import write
+        from cli.output import write
 
         write(data)
     else:

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         # What click leaves: a write error on stdout (`asl --help > /dev/full`) from echo, or
         # an OS error nothing else caught.  One line, exit 1, never a traceback.
-        from cli.run import discard_stdout
+        from cli.output import discard_stdout
 
         discard_stdout()
         if e.filename is None and e.errno in _WRITE_ERRORS:

@@ -3,8 +3,9 @@
 A *source* is anything with ``snapshot()`` (and ``pool_snapshot()``) returning the Arrow tables
 of ``loader.AsyncLoader``: that is all ``sqlbridge.connect`` and ``sqlbridge.graph`` need.
 ``run_statements`` runs SQL text against a source: a local one through a ``sqlbridge`` session
-(``cli.run``), a ``--connect`` one (``cli.remote.Remote``) by sending the text to the server,
-which runs and renders it, so that path never imports DuckDB, pyarrow or sqlglot.
+(``cli.run``), a ``--connect`` one (``sqlbridge.endpoint.client.Client``, through ``cli.remote``)
+by sending the text to the server, which runs and renders it, so that path never imports
+DuckDB, pyarrow or sqlglot.
 
 ``--demo`` is a server start-up from ``cli.scenario`` caught mid-load and held there while the
 command runs: one table's load hangs (its storage "stalls"), so the dictionary built from it and
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -77,7 +77,7 @@ def check_source(ctx: click.Context, params: dict[str, Any], example: str) -> No
     if len(chosen) > 1:
         raise click.UsageError(f"{' and '.join(chosen)} are two sources of jobs; choose one", ctx)
     if params.get("connect_url"):
-        from cli.remote import parse_url
+        from sqlbridge.endpoint.client import parse_url
 
         try:
             parse_url(params["connect_url"])
@@ -99,10 +99,14 @@ def open_source(params: dict[str, Any]) -> Iterator[Any]:
     """The source chosen by ``params`` (checked by ``check_source``), closed on exit."""
     url = remote_url(params)
     if url is not None:
-        from cli.remote import Remote
+        from cli.remote import NoServer
+        from sqlbridge.endpoint.client import Client, Unreachable
 
-        with Remote(url, token=params.get("token")) as remote:
-            yield remote
+        with Client(url, token=params.get("token")) as client:
+            try:
+                yield client
+            except Unreachable as e:  # nothing ran: the command line must change (exit 2)
+                raise NoServer(e.advice("--connect / ASL_URL")) from None
         return
     with frozen_startup(seed=params.get("seed") or 0) as source:
         yield source
@@ -113,8 +117,12 @@ def run_statements(source: Any, text: str, *, format_name: str, dialect: str = "
     """Run every statement of ``text`` against ``source``, writing each answer; the exit code."""
     options = {"format_name": format_name, "dialect": dialect, "time_zone": time_zone,
                "params": params}
-    if hasattr(source, "run_script"):  # a --connect source runs SQL itself, on the server
-        return source.run_script(text, **options)
+    from sqlbridge.endpoint.client import Client
+
+    if isinstance(source, Client):  # a --connect source: the server runs and renders the SQL
+        from cli.remote import run_script as run_remote
+
+        return run_remote(source, text, **options)
     from cli.run import run_script
 
     return run_script(source, text, **options)
@@ -176,11 +184,3 @@ def frozen_startup(seed: int = 0, tables: int = 300, threads: int = 4,
         loader.shutdown()
         if query is not None:
             query.join(timeout)
-
-
-def output_is_terminal() -> bool:
-    """Whether stdout is a terminal (clickhouse-client's test for PrettyCompact)."""
-    try:
-        return os.isatty(1)
-    except OSError:
-        return False

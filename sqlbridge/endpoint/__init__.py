@@ -15,16 +15,27 @@ One module per part, each explaining its own:
 * ``handler``   one request: routes, body, URL parameters and settings, the answer.
 * ``sessions``  the sessions requests share, one per (dialect, time zone).
 * ``statuses``  ClickHouse's error code -> HTTP status table; Content-Type per format.
+* ``client``    the other side: ``Client(url).execute(sql)``, used by ``asl --connect`` and the
+                notebook's ``--connect``.
 
-Importing this package costs the standard library and ``sqlbridge.errors`` only; DuckDB, pyarrow
-and sqlglot load when ``serve()`` opens its first session.
+Importing this package costs nothing: its names load on first use, so the client
+(``sqlbridge.endpoint.client``, ``http.client`` only) does not pull in the server's
+``http.server``; DuckDB, pyarrow and sqlglot load when ``serve()`` opens its first session.
 """
 
 from __future__ import annotations
 
-from sqlbridge.endpoint.address import UnsafeBindError
-from sqlbridge.endpoint.handler import MAX_QUERY_SIZE
-from sqlbridge.endpoint.server import Server, serve
-from sqlbridge.endpoint.statuses import HTTP_STATUS, http_status
+import importlib
+from typing import Any
 
 __all__ = ["serve", "Server", "UnsafeBindError", "HTTP_STATUS", "http_status", "MAX_QUERY_SIZE"]
+
+_WHERE = {"serve": "server", "Server": "server", "UnsafeBindError": "address",
+          "HTTP_STATUS": "statuses", "http_status": "statuses", "MAX_QUERY_SIZE": "handler"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sqlbridge.endpoint' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"sqlbridge.endpoint.{module}"), name)

@@ -141,8 +141,8 @@ def run_cell(connections: targets.Connections, args: Any, sql: str, namespace: d
 
 def _execute(target: targets.Local | targets.Remote, statement: str, fmt: str | None,
              params: Mapping[str, str]) -> Result | str | bytes:
-    from cli.remote import ServerError, Unreachable
     from loader import AsyncLoadError
+    from sqlbridge.endpoint.client import ServerError, Unreachable
     from sqlbridge.errors import QueryError
 
     try:
@@ -152,9 +152,7 @@ def _execute(target: targets.Local | targets.Remote, statement: str, fmt: str | 
     except ServerError as e:
         raise QueryFailed(e.text, e.code) from None
     except Unreachable as e:  # nothing ran: say where nothing answered and what to start
-        # Its text ends "fix --connect / ASL_URL": cells read no ASL_URL.
-        text = e.format_message().replace("--connect / ASL_URL", "--connect")
-        raise QueryFailed(f"Error: {text}") from None
+        raise QueryFailed(f"Error: {e.advice('--connect')}") from None
     except AsyncLoadError as e:  # a loader's snapshot failing, say
         raise QueryFailed(str(e)) from None
 

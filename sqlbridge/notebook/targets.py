@@ -2,12 +2,13 @@
 the sessions and connections kept for them (``Connections``).
 
 *Which loader.* ``--connect URL`` queries an HTTP endpoint (``sqlbridge.serve``, ``asl demo
---serve``) through ``cli.remote.Remote``; ``--loader NAME`` names a variable (or a dotted path,
-``app.loader``) holding anything with ``snapshot()``; without either, the default set by
-``%asl_connect NAME`` (or ``%asl_connect --connect URL``), else the only ``loader.AsyncLoader``
-in the notebook's namespace (``target()``). Several candidates, or none, is an error naming what
-to type: guessing between two loaders would answer about the wrong one. ``%asl_connect`` stores
-the *name*, not the object, so re-running the cell that builds the loader is followed.
+--serve``) through ``sqlbridge.endpoint.client.Client``; ``--loader NAME`` names a variable
+(or a dotted path, ``app.loader``) holding anything with ``snapshot()``; without either, the
+default set by ``%asl_connect NAME`` (or ``%asl_connect --connect URL``), else the only
+``loader.AsyncLoader`` in the notebook's namespace (``target()``). Several candidates, or none,
+is an error naming what to type: guessing between two loaders would answer about the wrong one.
+``%asl_connect`` stores the *name*, not the object, so re-running the cell that builds the
+loader is followed.
 
 *One session per loader.* A session is a DuckDB database with the catalog set up (~30 ms to
 build); cells reuse it. Sessions are keyed by loader, dialect and time zone (the zone is
@@ -35,7 +36,7 @@ from sqlbridge.notebook.result import QueryFailed, Result, usage
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    import cli.remote
+    from sqlbridge.endpoint.client import Client
     from sqlbridge.session import Session
 
 __all__ = ["Local", "Remote", "Connections", "target", "lookup", "find_loader", "MAX_SESSIONS",
@@ -72,16 +73,17 @@ class Local:
 class Remote:
     """An HTTP endpoint; the server translates, runs and renders."""
 
-    def __init__(self, remote: cli.remote.Remote, dialect: str, time_zone: str | None) -> None:
+    def __init__(self, remote: Client, dialect: str, time_zone: str | None) -> None:
         self.remote, self.dialect, self.time_zone = remote, dialect, time_zone
 
     def statements(self, text: str) -> list[str]:
-        from cli.remote import split_script
+        from sqlbridge.endpoint.client import split_script
+        from sqlbridge.errors import QueryError
 
         try:
             return split_script(text, self.dialect)
-        except ValueError as e:  # the tokenizer's SYNTAX_ERROR (an unterminated string)
-            raise QueryFailed(str(e), 62) from None
+        except QueryError as e:  # the tokenizer's SYNTAX_ERROR (an unterminated string)
+            raise QueryFailed(str(e), e.code) from None
 
     def execute(self, statement: str, fmt: str | None, params: Mapping[str, str],
                 ) -> Result | str | bytes:
@@ -120,7 +122,7 @@ class Connections:
 
     def __init__(self) -> None:
         self._sessions: OrderedDict[tuple[int, str, str | None], Session] = OrderedDict()
-        self._remotes: dict[tuple[str, str | None], cli.remote.Remote] = {}
+        self._remotes: dict[tuple[str, str | None], Client] = {}
         #: ``("loader", NAME)`` or ``("connect", URL, TOKEN)`` from ``%asl_connect``, or None.
         self.default: tuple[str, ...] | None = None
 
@@ -143,13 +145,13 @@ class Connections:
             self._sessions.popitem(last=False)[1].close()
         return db
 
-    def remote(self, url: str, token: str | None) -> cli.remote.Remote:
-        import cli.remote
+    def remote(self, url: str, token: str | None) -> Client:
+        from sqlbridge.endpoint.client import Client
 
         key = (url, token)
         if key not in self._remotes:
             try:
-                self._remotes[key] = cli.remote.Remote(url, token=token)
+                self._remotes[key] = Client(url, token=token)
             except ValueError as e:  # parse_url says which URL forms work
                 raise usage(f"--connect: {e}") from None
         return self._remotes[key]

@@ -162,13 +162,13 @@ def test_saved_query_default_format_and_override(run):
 
 
 def test_default_format_follows_the_terminal(monkeypatch):
-    import cli.source
+    import cli.output
 
     assert default_format("JSON") == "JSON"
     assert default_format(None, "Vertical") == "Vertical"
-    monkeypatch.setattr(cli.source, "output_is_terminal", lambda: True)
+    monkeypatch.setattr(cli.output, "output_is_terminal", lambda: True)
     assert default_format(None) == "PrettyCompact"
-    monkeypatch.setattr(cli.source, "output_is_terminal", lambda: False)
+    monkeypatch.setattr(cli.output, "output_is_terminal", lambda: False)
     assert default_format(None) == "TabSeparated"
 
 

@@ -1,0 +1,67 @@
+"""The command line's output: writing answers to stdout, and whether stdout is a terminal.
+
+Imported by ``cli.run``, ``cli.remote`` and ``cli.graph``; it imports no other ``cli`` module, so
+the modules that write output never import one another to do it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+
+import click
+
+__all__ = ["write", "discard_stdout", "output_is_terminal"]
+
+
+def write(result: str | bytes) -> None:
+    """Write ``result`` to stdout now; if stdout cannot take it, end the command cleanly.
+
+    A closed pipe (``asl sql ... | head -1``) ends it quietly with exit 1, as click does for
+    ``echo``; any other write error (a full disk, ``> /dev/full``) prints one line and exits 1.
+    Either way no Python traceback, and nothing is left buffered to fail again at exit.
+    """
+    try:
+        if isinstance(result, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(result)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(result)
+            sys.stdout.flush()
+    except OSError as e:
+        _stdout_failed(e)
+
+
+def _stdout_failed(error: OSError) -> None:
+    ctx = click.get_current_context(silent=True)
+    discard_stdout()
+    if error.errno != errno.EPIPE:
+        name = f"asl {ctx.info_name}" if ctx is not None and ctx.info_name else "asl"
+        click.echo(f"{name}: cannot write the output: {error.strerror or error}", err=True)
+    if ctx is not None:
+        ctx.exit(1)
+    sys.exit(1)
+
+
+def discard_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so that the final flush at exit cannot fail."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing is flushed at exit
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def output_is_terminal() -> bool:
+    """Whether stdout is a terminal (clickhouse-client's test for PrettyCompact)."""
+    try:
+        return os.isatty(1)
+    except OSError:
+        return False
