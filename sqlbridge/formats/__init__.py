@@ -42,7 +42,7 @@ import difflib
 import pyarrow as pa
 
 from ..errors import UnknownFormat
-from . import binary, csv, json, markdown, pretty, tsv, values, vertical
+from . import binary, csv, json, markdown, native, pretty, tsv, values, vertical
 
 __all__ = ["render", "FORMAT_NAMES", "BINARY_FORMATS", "canonical_format"]
 
@@ -84,6 +84,7 @@ _RENDERERS = {
     "Parquet": binary.render_parquet,
     "Arrow": binary.render_arrow,
     "ArrowStream": binary.render_arrow_stream,
+    "Native": native.render,
 }
 
 _ALIASES = {
@@ -108,7 +109,7 @@ FORMAT_NAMES: tuple[str, ...] = tuple(_RENDERERS) + tuple(_ALIASES)
 _BY_LOWER = {name.lower(): _ALIASES.get(name, name) for name in FORMAT_NAMES}
 
 #: Formats whose output is ``bytes``.
-BINARY_FORMATS = frozenset({"Parquet", "Arrow", "ArrowStream"})
+BINARY_FORMATS = frozenset({"Parquet", "Arrow", "ArrowStream", "Native"})
 
 
 def canonical_format(name: str) -> str:
