@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from sqlbridge.endpoint import Server
+    from sqlbridge.history.recorder import record_history
     from sqlbridge.session import Session, connect
 
 
@@ -52,7 +53,11 @@ def __getattr__(name: str) -> Any:
         from sqlbridge import session
 
         return getattr(session, name)
+    if name == "record_history":
+        from sqlbridge.history.recorder import record_history
+
+        return record_history
     raise AttributeError(f"module 'sqlbridge' has no attribute {name!r}")
 
 
-__all__ = ["Session", "connect", "render", "serve"]
+__all__ = ["Session", "connect", "record_history", "render", "serve"]

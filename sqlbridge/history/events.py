@@ -1,0 +1,181 @@
+"""A drained journal batch -> rows of ``system.asynchronous_loader_log``.
+
+The journal hands over its events as an Arrow table (one row per start or finish, with the
+22 columns of SPEC section 3 as of that event) plus the job objects aligned with the rows.
+Everything that exists as a column is converted with pyarrow.compute; Python touches a job
+object only where a column cannot come from the table: tags (when any job has some), the
+result of an OK finish that returned something, and the error of a FAILED or CANCELED one.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .schema import LOG_SCHEMA
+
+#: A stored result is at most this many characters of JSON text.
+RESULT_LIMIT = 4096
+#: A stored traceback keeps at most this many characters (its head and its tail).
+TRACEBACK_LIMIT = 64 * 1024
+
+_TAGS_TYPE = pa.map_(pa.string(), pa.string())
+
+
+def result_json(value: Any, limit: int = RESULT_LIMIT) -> str:
+    """``value`` as JSON text of at most ``limit`` characters.
+
+    A value JSON cannot encode, or whose encoding is too long, is stored as a JSON string
+    holding its repr (truncated), so the column is always valid JSON for JSONExtract.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        if len(text) <= limit:
+            return text
+    except (TypeError, ValueError, RecursionError):
+        text = None
+    try:
+        # A long string keeps its own text; other values their JSON or, failing that, repr.
+        shown = value if isinstance(value, str) else repr(value) if text is None else text
+    except Exception:
+        shown = f"<unprintable {type(value).__name__}>"
+    budget = max(limit - 40, 16)
+    while True:
+        cut = shown if len(shown) <= budget else (
+            shown[:budget] + f"... ({len(shown) - budget} more characters)")
+        encoded = json.dumps(cut, ensure_ascii=False)
+        if len(encoded) <= limit or budget <= 16:
+            return encoded
+        budget = budget * 3 // 4  # escapes made it longer than the text
+
+
+def type_name(error: BaseException) -> str:
+    cls = type(error)
+    module = cls.__module__
+    return cls.__qualname__ if module in ("builtins", "__main__") else (
+        f"{module}.{cls.__qualname__}")
+
+
+def bounded_traceback(error: BaseException, limit: int = TRACEBACK_LIMIT) -> str:
+    """The full formatted traceback (with its cause chain), keeping head and tail if long."""
+    try:
+        text = "".join(traceback.format_exception(error))
+    except Exception:  # formatting runs user __str__s
+        text = f"<traceback of {type(error).__name__} could not be formatted>"
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    tail = limit - head
+    return f"{text[:head]}\n... ({len(text) - limit} characters left out) ...\n{text[-tail:]}"
+
+
+def original_error(error: BaseException, status: str) -> BaseException:
+    """What the job function raised, for a FAILED job (the loader's error wraps it as
+    ``__cause__``); the loader's own error for a CANCELED one."""
+    if status == "FAILED" and error.__cause__ is not None:
+        return error.__cause__
+    return error
+
+
+def _empty_maps(n: int) -> pa.Array:
+    return pa.MapArray.from_arrays(pa.array([0] * (n + 1), pa.int32()),
+                                   pa.array([], pa.string()), pa.array([], pa.string()))
+
+
+def log_table(
+    table: pa.Table,
+    jobs: Sequence[Any],
+    *,
+    hostname: str,
+    instance: str,
+    pid: int,
+    version: str,
+    redactor: Any = None,
+    secrets: set[str] | None = None,
+    result_limit: int = RESULT_LIMIT,
+) -> pa.Table:
+    """One log row per journal event, in ``LOG_SCHEMA``'s column order."""
+    n = table.num_rows
+    table = table.combine_chunks()
+    event = table.column("event")
+    event_time = table.column("event_time")
+    status = table.column("status")
+    if pa.types.is_dictionary(status.type):
+        status = status.cast(pa.string())
+    finish = pc.equal(event, 2)
+
+    # Tags: most jobs have none, and then no Python per row is needed.
+    tag_dicts = [job.tags for job in jobs]
+    secrets = set() if secrets is None else secrets
+    if any(tag_dicts):
+        if redactor is not None:
+            tag_dicts = [redactor.tags(t, secrets) if t else t for t in tag_dicts]
+        tags = pa.array([list(t.items()) if t else [] for t in tag_dicts], _TAGS_TYPE)
+    else:
+        tags = _empty_maps(n)
+
+    results: list[str | None] = [None] * n
+    error_types: list[str | None] = [None] * n
+    tracebacks: list[str | None] = [None] * n
+    ok_rows = pc.indices_nonzero(pc.and_(finish, pc.equal(status, "OK"))).to_pylist()
+    for i in ok_rows:
+        value = jobs[i].result
+        if value is not None:
+            results[i] = result_json(value, result_limit)
+    bad = pc.and_(finish, pc.is_in(status, pa.array(["FAILED", "CANCELED"])))
+    statuses = status.to_pylist() if pc.any(bad).as_py() else ()
+    for i in pc.indices_nonzero(bad).to_pylist():
+        error = jobs[i].exception
+        if error is None:
+            continue
+        original = original_error(error, statuses[i])
+        error_types[i] = type_name(original)
+        if statuses[i] == "FAILED":
+            # A cancellation's traceback is the loader's own frames; the root failure's
+            # traceback is on the FAILED job the cancellation names.
+            tracebacks[i] = bounded_traceback(original)
+
+    job = table.column("job")
+    exception = table.column("exception")
+    result = pa.array(results, pa.string())
+    tb = pa.array(tracebacks, pa.string())
+    if redactor is not None:
+        job, exception, result, tb = (redactor.text(a, secrets)
+                                      for a in (job, exception, result, tb))
+        if len(tags.values):
+            tags = pa.MapArray.from_arrays(tags.offsets, tags.keys,
+                                           redactor.text(tags.items, secrets))
+
+    columns: dict[str, Any] = {
+        "hostname": pa.array([hostname] * n, pa.string()),
+        "event_date": event_time.cast(pa.date32()),
+        "event_time": pc.floor_temporal(event_time, unit="second"),
+        "event_time_microseconds": event_time,
+        "type": pc.if_else(finish, "JobFinish", "JobStart"),
+        "status": status,
+        "job": job,
+        "exception": exception,
+        "parent_job_id": table.column("parent_job_id"),
+        "tags": tags,
+        "result": result,
+        "error_type": pa.array(error_types, pa.string()),
+        "traceback": tb,
+        "worker": table.column("worker"),
+        "thread_id": table.column("thread_id"),
+        "pid": pa.array([pid] * n, pa.uint32()),
+        "loader_instance": pa.array([instance] * n, pa.string()),
+        "version": pa.array([version] * n, pa.string()),
+        "reason": pa.nulls(n, pa.string()),
+    }
+    arrays = []
+    for field in LOG_SCHEMA:
+        col = columns[field.name] if field.name in columns else table.column(field.name)
+        if col.type != field.type:
+            col = col.cast(field.type)
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, schema=LOG_SCHEMA)
