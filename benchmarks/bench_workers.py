@@ -4,7 +4,7 @@ workers, against the same engine taking the lock the plain way (``YIELDS_BEFORE_
 from __future__ import annotations
 
 from loader import AsyncLoader, Pool
-from loader import loader as engine
+from loader import latches as engine
 
 from .bench_dag import build_jobs
 from .common import Figure, interleaved_medians

@@ -4,6 +4,18 @@ A job is a function plus the jobs it depends on.  Until it is scheduled it owns 
 from ``schedule()`` on, its mutable state lives in the loader's columns (see ``columns.py``)
 and the properties below read it from there, so the loader never has to visit job objects to
 take a snapshot.
+
+Who owns which field
+--------------------
+The creator (any thread, before ``schedule()``): ``name``, ``tags``, the waiter hooks, and
+``_dependencies`` (through ``add_dependencies``, frozen once scheduled).
+
+The loader, under its lock, from ``schedule()`` on: ``_loader``, ``_slot`` (set once, then
+never changed), ``_pool`` (only before scheduling may ``prioritize()`` change it here; after,
+the pool lives in the columns), ``_walk`` (schedule()'s marks), ``_dependents``, ``_latch``,
+``_func`` and ``_dependency_failure`` (dropped at the finish), ``result`` and ``_error``
+(written once, before the status is published).  ``_hooks_lock`` is made under the loader
+lock but guards only the hooks.  Nothing else may write these; anyone may read them.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from .context import current_job
-from .errors import DependencyCanceled, LogicalError
+from .errors import AsyncLoadCanceled, DependencyCanceled, LogicalError, format_exception
 
 if TYPE_CHECKING:
     from .loader import AsyncLoader
@@ -30,6 +42,16 @@ class LoadStatus(IntEnum):
     CANCELED = 3
 
 
+# The engine's copies of the statuses, as plain ints: its columns hold ints, and comparing or
+# storing an IntEnum member costs a subclass check on every job.  Derived from LoadStatus, the
+# one place the values and names are defined.
+PENDING = int(LoadStatus.PENDING)
+OK = int(LoadStatus.OK)
+FAILED = int(LoadStatus.FAILED)
+CANCELED = int(LoadStatus.CANCELED)
+#: Status names by value: the dictionary of the table's ``status`` column.
+STATUS_NAMES: tuple[str, ...] = tuple(s.name for s in sorted(LoadStatus))
+
 DependencyFailurePolicy = Callable[["LoadJob", "LoadJob"], BaseException | None]
 WaitersHook = Callable[["LoadJob"], None]
 JobFunction = Callable[["AsyncLoader", "LoadJob"], Any]
@@ -43,6 +65,36 @@ def cancel_on_dependency_failure(job: LoadJob, failed_dependency: LoadJob) -> Ba
 def ignore_dependency_failure(job: LoadJob, failed_dependency: LoadJob) -> None:
     """Run the job anyway once every dependency has finished, however it finished."""
     return None
+
+
+def call_policy(job: LoadJob, failed: LoadJob) -> BaseException | None:
+    """``job``'s dependency-failure policy on ``failed``: the reason to cancel it, or None.
+
+    Runs under the loader lock.  A policy that raises or returns something else than an
+    exception or None cancels the job with a message that says so: a broken policy must not
+    break the loader.
+    """
+    try:
+        reason = job._dependency_failure(job, failed)
+    except Exception as exc:
+        reason = AsyncLoadCanceled(
+            f"Load job '{job.name}' canceled: its dependency_failure policy raised "
+            f"{format_exception(exc)}"
+        )
+        reason.__cause__ = exc
+        return reason
+    if reason is None or isinstance(reason, BaseException):
+        return reason
+    return AsyncLoadCanceled(
+        f"Load job '{job.name}' canceled: its dependency_failure policy returned "
+        f"{type(reason).__name__} {reason!r:.200}, not an exception or None"
+    )
+
+
+def check_job(job: object, method: str) -> None:
+    """Refuse anything but a LoadJob as the argument of ``AsyncLoader.<method>()``."""
+    if not isinstance(job, LoadJob):
+        raise TypeError(f"AsyncLoader.{method}() takes a LoadJob, got {type(job).__name__}")
 
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)

@@ -14,11 +14,19 @@ from __future__ import annotations
 
 import heapq
 import os
+import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
 
 from .columns import Columns
 from .errors import AsyncLoadError
+from .snapshot import build_pools_table
+
+if TYPE_CHECKING:
+    from .job import LoadJob
 
 
 class InvalidArgument(AsyncLoadError, ValueError):
@@ -122,3 +130,78 @@ class PoolState:
         """Is this entry still its job's current place in this queue?"""
         seqno, slot = entry
         return self._ready_seqno[slot] == seqno and self._pool_id[slot] == self.id
+
+
+class PoolLookup:
+    """The pool accessors of ``AsyncLoader`` (its base class): names and ids to pools, and
+    the pools table.  ``_pools`` never changes after construction, so lookups take no lock;
+    fields that change (``max_threads``, counts) are read as they are at some instant."""
+
+    _lock: threading.Lock
+    _pools: list[PoolState]
+    _pool_by_name: dict[str, int]
+    _pool_ids: frozenset[int]
+
+    def _pool(self, pool: int | str) -> PoolState:
+        if isinstance(pool, str):
+            try:
+                return self._pools[self._pool_by_name[pool]]
+            except KeyError:
+                raise UnknownPool(
+                    f"Unknown pool {pool!r}; this loader has pools {list(self._pool_by_name)}"
+                ) from None
+        if isinstance(pool, int) and not isinstance(pool, bool) and 0 <= pool < len(self._pools):
+            return self._pools[pool]
+        raise UnknownPool(
+            f"Unknown pool {pool!r}; pool ids are 0..{len(self._pools) - 1} "
+            f"({', '.join(f'{p.id}={p.name}' for p in self._pools)})"
+        )
+
+    def pool_id(self, name: str) -> int:
+        return self._pool(name).id
+
+    def pool_name(self, pool: int | str) -> str:
+        return self._pool(pool).name
+
+    def pool_priority(self, pool: int | str) -> int:
+        return self._pool(pool).priority
+
+    @property
+    def pools(self) -> tuple[Pool, ...]:
+        """The pools as they are now (``max_threads`` reflects ``set_max_threads``)."""
+        return tuple(Pool(p.name, p.max_threads, p.priority) for p in self._pools)
+
+    def get_max_threads(self, pool: int | str) -> int:
+        return self._pool(pool).max_threads
+
+    def suspended_workers_count(self, pool: int | str) -> int:
+        return self._pool(pool).suspended_workers
+
+    def _resolve_pools_locked(self, jobs: list[LoadJob]) -> tuple[list[int], list[int]]:
+        """Each job's current and initial pool as ids; raises UnknownPool before any change."""
+        ids = range(len(self._pools))
+        current = [job._pool for job in jobs]
+        initial = [job._initial_pool for job in jobs]
+        for column in (current, initial):
+            # Almost always every entry is already a valid id: check them all at C speed.
+            # (A bool never gets here: LoadJob refuses it as a pool.)
+            if not self._pool_ids.issuperset(column):
+                column[:] = [p if type(p) is int and p in ids else self._pool(p).id
+                             for p in column]
+        return current, initial
+
+    def pool_snapshot(self) -> pa.Table:
+        """One row per pool: limits, workers and queue lengths."""
+        with self._lock:
+            rows = [
+                (p.id, p.name, p.priority, p.max_threads, p.workers, p.suspended_workers,
+                 p.ready_count, p.executing)
+                for p in self._pools
+            ]
+        return build_pools_table(rows)
+
+    def _pool_names(self) -> list[str]:
+        return [p.name for p in self._pools]
+
+    def _pool_priorities(self) -> list[int]:
+        return [p.priority for p in self._pools]

@@ -13,8 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import format_exception
+from .job import STATUS_NAMES
 
-STATUS_NAMES = ("PENDING", "OK", "FAILED", "CANCELED")
+__all__ = ["POOLS_SCHEMA", "SCHEMA", "STATUS_NAMES", "NameOrder", "build_pools_table",
+           "build_table"]
 
 _TS = pa.timestamp("us", tz="UTC")
 STATUS_TYPE = pa.dictionary(pa.int8(), pa.string())

@@ -525,7 +525,7 @@ def test_ctrl_c_while_reacquiring_the_loader_lock_breaks_mutual_exclusion(syncs)
 
     def main_is_taking_the_lock() -> bool:
         frame = sys._current_frames().get(main)
-        return frame is not None and frame.f_code.co_name == "_acquire_despite_interrupts"
+        return frame is not None and frame.f_code.co_name == "acquire_despite_interrupts"
 
     def orchestrate() -> None:
         wait_until(lambda: root.waiters_count == 1, what="main blocked in wait()")
@@ -1086,12 +1086,12 @@ def test_second_ctrl_c_while_wait_all_retakes_the_lock_keeps_mutual_exclusion(ma
 
     def retaking() -> bool:
         frame = sys._current_frames().get(main)
-        return frame is not None and frame.f_code.co_name == "_acquire_despite_interrupts"
+        return frame is not None and frame.f_code.co_name == "acquire_despite_interrupts"
 
     def orchestrate() -> None:
         wait_until(lambda: loader._idle_latches, what="main blocked in wait_all()")
         with loader._lock:  # stands for any critical section of another thread
-            loader._notify_idle()  # wakes main, which now needs the lock
+            loader._notify_idle_locked()  # wakes main, which now needs the lock
             signal.pthread_kill(main, signal.SIGUSR1)  # a first Ctrl-C...
             wait_until(retaking, what="main re-taking the loader lock")
             signal.pthread_kill(main, signal.SIGUSR1)  # ...and a second while it waits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-import loader.loader as engine
+import loader.latches as engine
 from loader import AsyncLoader, LoadJob, Pool
 
 TIMEOUT = 30
@@ -32,7 +32,7 @@ def test_a_worker_waits_for_a_sleeping_holder_by_sleeping_not_spinning(monkeypat
     got = threading.Event()
 
     def waiter() -> None:
-        engine._acquire_yielding(lock)
+        engine.acquire_yielding(lock)
         got.set()
         lock.release()
 
@@ -56,7 +56,7 @@ def test_a_free_lock_is_taken_without_yielding(monkeypatch):
             raise AssertionError("yielded although the lock was free")
 
     monkeypatch.setattr(engine, "time", Clock)
-    engine._acquire_yielding(lock)
+    engine.acquire_yielding(lock)
     assert lock.locked()
     lock.release()
 
