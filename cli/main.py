@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sql": ("cli.sql", "sql", "Run SQL over the loader's live state (system.asynchronous_loader)."),
     "query": ("cli.query", "query", "Run a saved diagnostic query (blocked, failures, ...)."),
     "graph": ("cli.graph", "graph", "Draw the job graph: DOT, or SVG/PNG through Graphviz dot."),
+    "timeline": ("cli.timeline", "timeline",
+                 "Draw when every job ran, per pool and worker: SVG, HTML, Chrome trace."),
     "demo": ("cli.demo", "demo", "Run a simulated ClickHouse server start-up and query it."),
 }
 

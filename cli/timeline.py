@@ -1,0 +1,186 @@
+"""``asl timeline``: a Gantt chart of when every job ran, per pool and worker.
+
+Argument parsing only: the model and the renderers are ``sqlbridge.timeline`` (shared with
+notebooks).  The filters are ``asl graph``'s, plus a time window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+
+import click
+from click.core import ParameterSource
+
+from cli.source import check_source, open_source, remote_url, source_options
+
+EPILOG = """\b
+Examples:
+  asl timeline --demo -o startup.html            # hover a bar for its job's row
+  asl timeline --demo -o startup.svg
+  asl timeline --demo -o startup.json            # Chrome trace: ui.perfetto.dev, chrome://tracing
+  asl timeline --demo --database logs --since 0.02 --until 0.08 -o logs.svg
+  asl timeline --demo --job 'startup table billing.orders' --direction dependencies -o why.html
+  asl timeline --connect http://127.0.0.1:8123 -o live.html
+\b
+One lane per worker, grouped by pool in priority order; a bar per job from start to finish,
+filled by status (green OK, orange FAILED, brown CANCELED, yellow still running); a grey whisker
+from a job's enqueue to its start (its wait in the ready queue) and the queue's depth above each
+pool; a purple triangle where a job's pool was raised while it ran (a boost); the critical path
+(the chain of dependencies that ended last) outlined in blue and repeated on a lane of its own.
+--since/--until take seconds since the first job was scheduled (0.5) or a time
+(2026-12-02 14:00:01.5, UTC unless it carries an offset).
+"""
+
+_FORMATS = ("svg", "html", "json")
+_EXTENSIONS = {".svg": "svg", ".html": "html", ".htm": "html", ".json": "json"}
+_SECONDS = re.compile(r"^\+?(\d+(?:\.\d*)?|\.\d+)\s*s?$")
+
+
+@click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@source_options
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write to FILE (default: stdout); its extension (.svg, .html, .json) picks "
+                   "the format, unless -f is given.")
+@click.option("-f", "--format", "format_name", type=click.Choice(_FORMATS, case_sensitive=False),
+              help="svg, html (self-contained, hover shows a job's row) or json (Chrome "
+                   "trace events). Default: from -o's extension, else svg.")
+@click.option("--job", metavar="NAME|ID",
+              help="Only this job (a name or a job_id) and its relatives.")
+@click.option("--direction", type=click.Choice(["dependencies", "dependents", "both"]),
+              default="both", show_default=True,
+              help="With --job: follow what it waits for, what waits for it, or both.")
+@click.option("--depth", type=click.IntRange(min=1), help="With --job: at most this many hops.")
+@click.option("--database", "databases", multiple=True, metavar="DB",
+              help="Only jobs of this database (repeatable).")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["PENDING", "OK", "FAILED", "CANCELED"], case_sensitive=False),
+              help="Only jobs with this status (repeatable; PENDING: still running).")
+@click.option("--since", metavar="WHEN",
+              help="Start of the time window: seconds since the first job was scheduled, or a "
+                   "time.")
+@click.option("--until", metavar="WHEN", help="End of the time window (as --since).")
+@click.option("--width", type=click.IntRange(min=640, max=20000), default=1600,
+              show_default=True, help="Width of the chart in pixels (svg, html).")
+@click.option("--no-legend", is_flag=True, help="Leave out the legend.")
+@click.pass_context
+def timeline(ctx: click.Context, output: str | None, format_name: str | None, job: str | None,
+             direction: str, depth: int | None, databases: tuple[str, ...],
+             statuses: tuple[str, ...], since: str | None, until: str | None, width: int,
+             no_legend: bool, **source: object) -> None:
+    """Draw when every job ran: a Gantt chart per pool and worker (SVG, HTML, Chrome trace)."""
+    check_source(ctx, source, "-o startup.html")
+    if job is None:
+        for name, value in (("--depth", depth), ("--direction", direction)):
+            if value is not None and ctx.get_parameter_source(
+                    name.lstrip("-")) is not ParameterSource.DEFAULT:
+                raise click.UsageError(f"{name} needs --job: it limits the timeline around one "
+                                       "job (--job NAME|ID)", ctx)
+    if output == "-":
+        output = None
+    if format_name is None and output is not None and _format_of(output) is None:
+        extension = os.path.splitext(output)[1]
+        raise click.BadParameter(
+            (f"cannot write {extension!r} files" if extension else "no file extension")
+            + ": the formats are svg, html and json (a Chrome trace); use one of those "
+            "extensions, or choose the format with -f", ctx, param_hint="'-o' / '--output'")
+    fmt = (format_name or _format_of(output) or "svg").lower()
+    window = [_parse_when(ctx, name, value) for name, value in (("--since", since),
+                                                                  ("--until", until))]
+    if output is not None:
+        _check_writable(ctx, output)  # before the start-up, not after
+    from sqlbridge.timeline import build_timeline
+    from sqlbridge.timeline.model import start_of
+    from sqlbridge.timeline.sources import timeline_table
+
+    with open_source(source) as src:
+        table = timeline_table(src)
+    t0 = start_of(table) or 0
+    since_us, until_us = (None if w is None else (t0 + w[1] if w[0] == "offset" else w[1])
+                          for w in window)
+    try:
+        tl = build_timeline(
+            table, job=job, direction=direction, depth=depth,
+            database=list(databases) or None, status=[s.upper() for s in statuses] or None,
+            since=since_us, until=until_us)
+    except LookupError as e:
+        raise click.BadParameter(str(e).strip("'\""), param_hint="'--job'") from None
+    except ValueError as e:
+        raise click.UsageError(str(e), ctx) from None
+    if not tl.bars:
+        click.echo(f"asl timeline: no job of the {tl.selected} selected ran in the window; "
+                   "the chart is empty (widen the filters or the window)", err=True)
+    url = remote_url(source)
+    title = f"asl {url}" if url else (f"asl history {source.get('history_file')}"
+                                      if source.get("history_file")
+                                      else f"asl demo (seed {source.get('seed')})")
+    text = _render(tl, fmt, title=title, width=width, legend=not no_legend)
+    data = text.encode()
+    if output is None:
+        from cli.output import write
+
+        write(data)
+        return
+    try:
+        with open(output, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        click.echo(f"asl timeline: cannot write {output}: {e.strerror or e}", err=True)
+        ctx.exit(1)
+    click.echo(f"asl timeline: wrote {output} ({len(data):,} bytes, {fmt}): {len(tl.bars)} "
+               f"jobs in {len(tl.lanes)} lanes", err=True)
+
+
+def _render(tl: object, fmt: str, *, title: str, width: int, legend: bool) -> str:
+    if fmt == "svg":
+        from sqlbridge.timeline.svg import to_svg
+
+        return to_svg(tl, title=title, width=width, legend=legend)  # type: ignore[arg-type]
+    if fmt == "html":
+        from sqlbridge.timeline.html import to_html
+
+        return to_html(tl, title=title, width=width)  # type: ignore[arg-type]
+    from sqlbridge.timeline.trace import to_trace
+
+    return to_trace(tl, title=title)  # type: ignore[arg-type]
+
+
+def _parse_when(ctx: click.Context, name: str, value: str | None) -> tuple[str, int] | None:
+    """``("offset", us)`` for seconds since t0, ``("at", us)`` for a time, or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    m = _SECONDS.match(text)
+    if m:
+        return "offset", int(round(float(m.group(1)) * 1e6))
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is neither seconds since the first job was scheduled (0.5) nor a time "
+            "(2026-12-02 14:00:01.5)", ctx, param_hint=f"'{name}'") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    from sqlbridge.timeline.model import to_us
+
+    return "at", int(to_us(when) or 0)
+
+
+def _check_writable(ctx: click.Context, path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    reason = None
+    if not os.path.isdir(folder):
+        reason = "No such file or directory" if not os.path.exists(folder) else "Not a directory"
+    elif not os.access(folder, os.W_OK | os.X_OK) and not os.path.exists(path):
+        reason = "Permission denied"
+    if reason is not None:
+        click.echo(f"asl timeline: cannot write {path}: {reason}", err=True)
+        ctx.exit(1)
+
+
+def _format_of(path: str | None) -> str | None:
+    if path is None:
+        return None
+    return _EXTENSIONS.get(os.path.splitext(path)[1].lower())
+
