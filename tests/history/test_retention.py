@@ -1,0 +1,117 @@
+"""Retention by age and by rows, in batches, with the archive; unfinished jobs always stay."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pyarrow.parquet as pq
+from history_testkit import files, query, rows
+
+from loader import LoadJob
+from sqlbridge.history import record_history
+from sqlbridge.history.retention import Retention, apply_retention
+from sqlbridge.history.schema import LOG_SCHEMA
+
+SLOW = 3600.0
+
+
+def noop(loader, job):
+    logging.getLogger("app").warning("inside %s", job.name)
+
+
+def record(fake, history, names, *, unfinished=(), **options):
+    """Record finished jobs ``names`` (one flush each) and start-only jobs ``unfinished``."""
+    rec = record_history(fake, history, flush_interval=SLOW, **options)
+    for name in names:
+        job = LoadJob(noop, name=name)
+        fake.loader.schedule([job])
+        fake.loader.wait_all(timeout=30)
+        fake.emit([job])
+        rec.flush()
+    for name in unfinished:
+        job = LoadJob(noop, name=name)
+        fake.loader.schedule([job])
+        fake.loader.wait_all(timeout=30)
+        fake.emit([job], finishes=False)  # as if it were still running
+        rec.flush()
+    return rec
+
+
+def test_by_age_deletes_finished_jobs_whole_and_keeps_unfinished_ones(fake, history):
+    rec = record(fake, history, ["a", "b"], unfinished=["running"])
+    later = time.time() + 3600  # everything finished an hour "ago"
+    report = apply_retention(history, max_age=60, now=later, instance=rec.instance)
+    assert report.rows_deleted == 4 and report.unfinished_jobs_kept == 1
+    assert query(history, "log", "SELECT job, type FROM t") == [("running", "JobStart")]
+    # The text log of the deleted jobs goes too; the unfinished job's lines stay.
+    assert [r["job"] for r in rows(history, "text_log")] == ["running"]
+    rec.close()
+
+
+def test_by_age_keeps_what_is_younger(fake, history):
+    with record(fake, history, ["a"]) as rec:
+        report = rec.apply_retention(Retention(max_age=3600))
+    assert report.rows_deleted == 0
+    assert query(history, "log", "SELECT count(*) FROM t") == [(2,)]
+
+
+def test_by_rows_deletes_the_oldest_finished_jobs_first(fake, history):
+    with record(fake, history, [f"j{i}" for i in range(6)], unfinished=["open"]) as rec:
+        report = rec.apply_retention(Retention(max_rows=5))
+    # 13 rows; the oldest finished jobs go (2 rows each) until at most 5 are left.
+    assert report.rows_deleted == 8 and report.rows_remaining == 5
+    assert sorted(query(history, "log", "SELECT DISTINCT job FROM t")) == [
+        ("j4",), ("j5",), ("open",)]
+
+
+def test_unfinished_jobs_are_kept_even_beyond_max_rows(fake, history):
+    with record(fake, history, [], unfinished=["u1", "u2", "u3"]) as rec:
+        report = rec.apply_retention(Retention(max_rows=0, max_age=0))
+    assert report.rows_deleted == 0 and report.unfinished_jobs_kept == 3
+    assert query(history, "log", "SELECT count(*) FROM t") == [(3,)]
+
+
+def test_archive_moves_the_deleted_rows_to_the_archive_table(fake, history):
+    with record(fake, history, ["old1", "old2", "new"]) as rec:
+        report = rec.apply_retention(Retention(max_rows=2, archive=True))
+        report2 = rec.apply_retention(Retention(max_rows=0, archive=True))
+    assert report.rows_archived == 4 and report2.rows_archived == 2
+    archived = query(history, "archive/log", "SELECT job, type FROM t ORDER BY job, type")
+    assert archived == [("new", "JobFinish"), ("new", "JobStart"), ("old1", "JobFinish"),
+                        ("old1", "JobStart"), ("old2", "JobFinish"), ("old2", "JobStart")]
+    assert files(history, "log") == []
+    for p in files(history, "archive/log"):
+        assert pq.read_schema(p).names == LOG_SCHEMA.names
+
+
+def test_the_last_run_is_recorded_per_instance(fake, history):
+    with record(fake, history, ["a", "b"]) as rec:
+        rec.apply_retention(Retention(max_rows=2))
+    got = rows(history, "retention")
+    assert len(got) == 1
+    r = got[0]
+    assert r["loader_instance"] == rec.instance and r["max_rows"] == 2
+    assert r["rows_deleted"] == 2 and r["rows_remaining"] == 2 and r["error"] is None
+    assert r["segments_rewritten"] >= 1 and r["archive"] == 0
+
+
+def test_a_recorder_applies_its_policy_periodically(fake, history):
+    policy = Retention(max_rows=2, interval=0.0)
+    with record(fake, history, ["a", "b", "c"], retention=policy):
+        pass
+    assert query(history, "log", "SELECT count(*) FROM t") == [(2,)]
+    assert len(rows(history, "retention")) == 1
+
+
+def test_segments_of_another_live_recording_are_left_alone(fake, history):
+    other = record(fake, history, ["theirs"])
+    try:
+        report = apply_retention(history, max_rows=0)
+        assert report.rows_deleted == 0
+        assert query(history, "log", "SELECT count(*) FROM t") == [(2,)]
+    finally:
+        other.close()
+    # Once that process has ended, an offline run trims it.
+    report = apply_retention(history, max_rows=0)
+    assert report.rows_deleted == 2

@@ -1,0 +1,103 @@
+"""The text log: log records emitted inside jobs, by any logger, in ClickHouse's text_log shape."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+
+from history_testkit import rows
+
+from loader import LoadJob
+from sqlbridge.history import record_history
+from sqlbridge.history.schema import TEXT_LOG_SCHEMA, clickhouse_level
+
+
+def chatty(loader, job):
+    logging.getLogger("app.db").info("connecting to %s", "db-1")
+    logging.getLogger("app.db").warning("slow query")
+    try:
+        raise OSError("disk gone")
+    except OSError:
+        logging.getLogger("other").exception("it failed")
+    return None
+
+
+def test_records_inside_jobs_from_any_logger_are_kept_and_outside_ones_are_not(
+        fake, history):
+    root = logging.getLogger()
+    old = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        job = LoadJob(chatty, name="chatty")
+        with record_history(fake, history, flush_interval=3600) as rec:
+            logging.getLogger("app.db").warning("outside any job")
+            fake.loader.schedule([job])
+            fake.loader.wait_all(timeout=30)
+    finally:
+        root.setLevel(old)
+    got = rows(history, "text_log", "*", "true ORDER BY event_time_microseconds")
+    assert [r["message"].splitlines()[0] for r in got] == [
+        "connecting to db-1", "slow query", "it failed"]
+    assert [r["level"] for r in got] == ["Information", "Warning", "Error"]
+    assert [r["logger_name"] for r in got] == ["app.db", "app.db", "other"]
+    assert got[0]["message_format_string"] == "connecting to %s"
+    assert "OSError: disk gone" in got[2]["message"]
+    for r in got:
+        assert r["job_id"] == job.job_id and r["job"] == "chatty"
+        assert r["loader_instance"] == rec.instance
+        assert r["thread_name"].startswith("asl-") or r["thread_name"]
+        assert r["thread_id"] > 0 and r["source_file"].endswith("test_textlog.py")
+        assert r["source_line"] > 0 and r["query_id"] == ""
+        assert r["event_time"] == r["event_time_microseconds"].replace(microsecond=0)
+    assert list(got[0]) == TEXT_LOG_SCHEMA.names
+
+
+def test_levels_map_to_clickhouse_names():
+    assert [clickhouse_level(x) for x in (50, 40, 30, 25, 20, 10, 5)] == [
+        "Fatal", "Error", "Warning", "Notice", "Information", "Debug", "Trace"]
+
+
+def test_a_full_text_buffer_drops_and_counts_instead_of_blocking(fake, history):
+    def many(loader, job):
+        for i in range(50):
+            logging.getLogger("app").warning("line %d", i)
+
+    with record_history(fake, history, flush_interval=3600, text_log_capacity=10):
+        fake.loader.schedule([LoadJob(many, name="many")])
+        fake.loader.wait_all(timeout=30)
+    assert len(rows(history, "text_log")) == 10
+    assert rows(history, "processes")[0]["text_log_dropped"] == 40
+
+
+def test_logging_in_a_job_never_waits_on_a_broken_disk(fake, history):
+    done = threading.Event()
+
+    def logs(loader, job):
+        for i in range(100):
+            logging.getLogger("app").warning("line %d", i)
+        done.set()
+
+    rec = record_history(fake, history, flush_interval=0.01)
+    tmp = history / ".tmp"
+    shutil.rmtree(tmp)
+    tmp.write_text("every write fails now")
+    try:
+        fake.loader.schedule([LoadJob(logs, name="logs")])
+        assert done.wait(30)
+        fake.loader.wait_all(timeout=30)
+        rec.flush()  # fails, and keeps the rows
+    finally:
+        tmp.unlink()
+        tmp.mkdir()
+    rec.close()
+    assert len(rows(history, "text_log")) == 100  # kept in memory, written once it could be
+    assert rec.write_errors > 0
+
+
+def test_the_handler_is_removed_on_close(fake, history):
+    before = list(logging.getLogger().handlers)
+    rec = record_history(fake, history, flush_interval=3600)
+    assert len(logging.getLogger().handlers) == len(before) + 1
+    rec.close()
+    assert logging.getLogger().handlers == before
