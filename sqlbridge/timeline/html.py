@@ -26,6 +26,7 @@ body { font-family: Helvetica, Arial, sans-serif; margin: 12px; color: #222; }
 #asl-tools { margin: 0 0 8px 0; font-size: 13px; }
 #asl-tools input { font-size: 13px; padding: 2px 6px; width: 22em; }
 #asl-chart { overflow-x: auto; }
+#asl-chart svg { max-width: 100%; height: auto; }
 #asl-tip { position: fixed; display: none; max-width: 560px; background: #fffff0;
   border: 1px solid #999; padding: 6px 8px; font-size: 12px; white-space: pre-wrap;
   pointer-events: none; box-shadow: 2px 2px 6px rgba(0,0,0,.2); z-index: 10; }
