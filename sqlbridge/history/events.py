@@ -83,8 +83,18 @@ def original_error(error: BaseException, status: str) -> BaseException:
 
 
 def _empty_maps(n: int) -> pa.Array:
-    return pa.MapArray.from_arrays(pa.array([0] * (n + 1), pa.int32()),
+    return pa.MapArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), n + 1),
                                    pa.array([], pa.string()), pa.array([], pa.string()))
+
+
+def _sparse(values: dict[int, str], n: int) -> pa.Array:
+    """A string column that is NULL except at ``values``' rows (usually none)."""
+    if not values:
+        return pa.nulls(n, pa.string())
+    column: list[str | None] = [None] * n
+    for i, v in values.items():
+        column[i] = v
+    return pa.array(column, pa.string())
 
 
 def log_table(
@@ -119,31 +129,35 @@ def log_table(
     else:
         tags = _empty_maps(n)
 
-    results: list[str | None] = [None] * n
-    error_types: list[str | None] = [None] * n
-    tracebacks: list[str | None] = [None] * n
-    ok_rows = pc.indices_nonzero(pc.and_(finish, pc.equal(status, "OK"))).to_pylist()
-    for i in ok_rows:
-        value = jobs[i].result
-        if value is not None:
-            results[i] = result_json(value, result_limit)
+    # Results: one attribute read per row, then JSON only for the OK finishes that
+    # returned something (an empty job returns None).
+    results: dict[int, str] = {}
+    returned = [i for i, r in enumerate([job.result for job in jobs]) if r is not None]
+    if returned:
+        ok = pc.and_(finish, pc.equal(status, "OK")).to_pylist()
+        for i in returned:
+            if ok[i]:
+                results[i] = result_json(jobs[i].result, result_limit)
+    error_types: dict[int, str] = {}
+    tracebacks: dict[int, str] = {}
     bad = pc.and_(finish, pc.is_in(status, pa.array(["FAILED", "CANCELED"])))
-    statuses = status.to_pylist() if pc.any(bad).as_py() else ()
-    for i in pc.indices_nonzero(bad).to_pylist():
-        error = jobs[i].exception
-        if error is None:
-            continue
-        original = original_error(error, statuses[i])
-        error_types[i] = type_name(original)
-        if statuses[i] == "FAILED":
-            # A cancellation's traceback is the loader's own frames; the root failure's
-            # traceback is on the FAILED job the cancellation names.
-            tracebacks[i] = bounded_traceback(original)
+    if pc.any(bad).as_py():
+        statuses = status.to_pylist()
+        for i in pc.indices_nonzero(bad).to_pylist():
+            error = jobs[i].exception
+            if error is None:
+                continue
+            original = original_error(error, statuses[i])
+            error_types[i] = type_name(original)
+            if statuses[i] == "FAILED":
+                # A cancellation's traceback is the loader's own frames; the root failure's
+                # traceback is on the FAILED job the cancellation names.
+                tracebacks[i] = bounded_traceback(original)
 
     job = table.column("job")
     exception = table.column("exception")
-    result = pa.array(results, pa.string())
-    tb = pa.array(tracebacks, pa.string())
+    result = _sparse(results, n)
+    tb = _sparse(tracebacks, n)
     if redactor is not None:
         job, exception, result, tb = (redactor.text(a, secrets)
                                       for a in (job, exception, result, tb))
@@ -152,7 +166,7 @@ def log_table(
                                            redactor.text(tags.items, secrets))
 
     columns: dict[str, Any] = {
-        "hostname": pa.array([hostname] * n, pa.string()),
+        "hostname": pa.repeat(pa.scalar(hostname, pa.string()), n),
         "event_date": event_time.cast(pa.date32()),
         "event_time": pc.floor_temporal(event_time, unit="second"),
         "event_time_microseconds": event_time,
@@ -163,13 +177,13 @@ def log_table(
         "parent_job_id": table.column("parent_job_id"),
         "tags": tags,
         "result": result,
-        "error_type": pa.array(error_types, pa.string()),
+        "error_type": _sparse(error_types, n),
         "traceback": tb,
         "worker": table.column("worker"),
         "thread_id": table.column("thread_id"),
-        "pid": pa.array([pid] * n, pa.uint32()),
-        "loader_instance": pa.array([instance] * n, pa.string()),
-        "version": pa.array([version] * n, pa.string()),
+        "pid": pa.repeat(pa.scalar(pid, pa.uint32()), n),
+        "loader_instance": pa.repeat(pa.scalar(instance, pa.string()), n),
+        "version": pa.repeat(pa.scalar(version, pa.string()), n),
         "reason": pa.nulls(n, pa.string()),
     }
     arrays = []

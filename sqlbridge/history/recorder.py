@@ -151,6 +151,7 @@ class Recorder:
         self.pid = os.getpid()
         self.version = _version()
         self.started = time.time_ns() // 1000
+        self._heartbeat = self.started
         self.events_written = 0
         self.text_log_written = 0
         self.write_errors = 0
@@ -214,6 +215,9 @@ class Recorder:
             }
 
     def _flush_locked(self) -> None:
+        # The heartbeat is when this flush drained: with no new write error, every event
+        # before it is on disk (what a SIGKILL can lose is only what came after).
+        self._heartbeat = time.time_ns() // 1000
         self._collect()
         self._seq += 1
         self._write_pending()
@@ -293,11 +297,11 @@ class Recorder:
         log.warning("asl history %s: %s", self.path, message)
 
     def _write_processes(self, *, ended: int | None, end_reason: str | None) -> None:
-        now = time.time_ns() // 1000
         row = {
             "hostname": [self.hostname], "loader_instance": [self.instance],
             "pid": [self.pid], "version": [self.version], "started": [self.started],
-            "heartbeat": [now], "flush_interval": [self.flush_interval], "ended": [ended],
+            "heartbeat": [self._heartbeat], "flush_interval": [self.flush_interval],
+            "ended": [ended],
             "end_reason": [end_reason], "events_written": [self.events_written],
             "events_dropped": [self.events_dropped],
             "text_log_dropped": [self.text_log_dropped],
