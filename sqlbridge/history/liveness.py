@@ -1,0 +1,177 @@
+"""Which recording processes are alive, and the JobInterrupted rows of the ones that are not.
+
+A process is *alive* when its recorder has not been closed (``ended`` is NULL) and:
+
+* on this host, its pid exists and that process started no later than the recorder (so a pid
+  reused after a crash does not pass for the dead process); the pid answers at once, where a
+  heartbeat could only answer after a few flush intervals;
+* on another host, its heartbeat (the last flush) is younger than
+  ``max(3 * flush_interval, 5 s)``.
+
+A job with a JobStart row and no JobFinish row in an instance whose process is not alive reads as
+one more row of type ``JobInterrupted``: a copy of its start row with ``is_executing = 0``, the
+time it was last known to run (the last heartbeat, or ``ended``) as its event time, ``elapsed``
+up to then, status left PENDING (it never finished), and a ``reason``.  Nothing is written: the
+rows are derived at read time, so they disappear by themselves if the history later turns out to
+hold the finish (another segment, another reader's copy).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from sqlbridge.history.schema import LOG_SCHEMA, PROCESSES_SCHEMA
+
+__all__ = ["PROCESSES_VIEW_SCHEMA", "Process", "read_processes", "interrupted_rows"]
+
+#: The processes table as SQL sees it: the stored columns plus ``is_alive``.
+PROCESSES_VIEW_SCHEMA = PROCESSES_SCHEMA.append(pa.field("is_alive", pa.uint8(), nullable=False))
+
+_MIN_STALE = 5.0
+
+
+@dataclass(frozen=True)
+class Process:
+    instance: str
+    hostname: str
+    pid: int
+    heartbeat: dt.datetime
+    ended: dt.datetime | None
+    alive: bool
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _boot_time() -> float | None:
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("btime "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _pid_started(pid: int) -> float | None:
+    """The Unix time ``pid`` started (Linux /proc), or None where that cannot be told."""
+    boot = _boot_time()
+    if boot is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int, started: dt.datetime) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: it exists
+    except OSError:
+        return False
+    began = _pid_started(pid)
+    # /proc's start time has clock-tick resolution and btime whole seconds: allow 2 s.
+    return began is None or began <= started.timestamp() + 2.0
+
+
+def read_processes(files: Sequence[str], now: dt.datetime | None = None) -> pa.Table:
+    """The processes table with ``is_alive``, from ``processes/<instance>.parquet`` files."""
+    now = now or _now()
+    tables = []
+    for path in files:
+        try:
+            tables.append(pq.read_table(path, schema=PROCESSES_SCHEMA))
+        except (OSError, pa.ArrowException):
+            continue  # the reader checked it; a file replaced meanwhile is read next time
+    if not tables:
+        return PROCESSES_VIEW_SCHEMA.empty_table()
+    table = pa.concat_tables(tables)
+    host = socket.gethostname()
+    alive = []
+    for row in table.select(["hostname", "pid", "started", "heartbeat", "flush_interval",
+                             "ended"]).to_pylist():
+        if row["ended"] is not None:
+            alive.append(0)
+        elif row["hostname"] == host:
+            alive.append(int(_pid_alive(row["pid"], row["started"])))
+        else:
+            stale = max(3 * row["flush_interval"], _MIN_STALE)
+            alive.append(int((now - row["heartbeat"]).total_seconds() < stale))
+    return table.append_column(PROCESSES_VIEW_SCHEMA.field("is_alive"),
+                               pa.array(alive, pa.uint8()))
+
+
+def processes_of(table: pa.Table) -> dict[str, Process]:
+    """The rows of a processes table by loader instance."""
+    out = {}
+    for row in table.select(["loader_instance", "hostname", "pid", "heartbeat", "ended",
+                             "is_alive"]).to_pylist():
+        out[row["loader_instance"]] = Process(row["loader_instance"], row["hostname"],
+                                              row["pid"], row["heartbeat"], row["ended"],
+                                              bool(row["is_alive"]))
+    return out
+
+
+def _stamp(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def _reason(process: Process | None, pid: int, host: str) -> tuple[str, dt.datetime | None]:
+    if process is None:
+        return f"process {pid} on {host} stopped (it left no heartbeat)", None
+    if process.ended is not None:
+        return (f"the recording of process {pid} on {host} was closed at "
+                f"{_stamp(process.ended)} before the job finished", process.ended)
+    return (f"process {pid} on {host} stopped (last heartbeat {_stamp(process.heartbeat)})",
+            process.heartbeat)
+
+
+def interrupted_rows(instance: str, files: Sequence[str], process: Process | None) -> pa.Table:
+    """The JobInterrupted rows of one instance that is not alive (see the module docstring)."""
+    if not files:
+        return LOG_SCHEMA.empty_table()
+    data = ds.dataset(list(files), schema=LOG_SCHEMA, format="parquet")
+    keys = data.to_table(columns=["type", "job_id"])
+    is_start = pc.equal(keys.column("type"), "JobStart")
+    started = pc.filter(keys.column("job_id"), is_start)
+    finished = pc.filter(keys.column("job_id"), pc.invert(is_start))
+    open_ids = pc.filter(started, pc.invert(pc.is_in(started, value_set=finished)))
+    if len(open_ids) == 0:
+        return LOG_SCHEMA.empty_table()
+    rows = data.to_table(filter=(ds.field("type") == "JobStart")
+                         & ds.field("job_id").isin(open_ids))
+    out, seen_ids = [], set()
+    for row in rows.to_pylist():
+        if row["job_id"] not in seen_ids:  # a start recorded twice counts once
+            seen_ids.add(row["job_id"])
+            out.append(row)
+    for row in out:
+        reason, seen = _reason(process, row["pid"], row["hostname"])
+        # Never before the start itself (a heartbeat from another host's clock, say).
+        seen = max(seen or row["event_time_microseconds"], row["event_time_microseconds"])
+        row["type"] = "JobInterrupted"
+        row["event_time_microseconds"] = seen
+        row["event_time"] = seen.replace(microsecond=0)
+        row["event_date"] = seen.astimezone(dt.UTC).date()
+        row["is_executing"] = 0
+        if row["start_time"] is not None:
+            row["elapsed"] = max(0.0, (seen - row["start_time"]).total_seconds())
+        row["reason"] = reason
+    return pa.Table.from_pylist(out, schema=LOG_SCHEMA)
