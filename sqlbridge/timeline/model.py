@@ -112,14 +112,13 @@ class Timeline:
     notes: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)  # of each bar's row, in order
 
+    #: When the whole critical path began and ended (its first start, its last end).
+    critical_span: tuple[int, int] | None = None
+
     @property
     def critical_length(self) -> int:
         """Microseconds from the critical path's first start to its last end."""
-        if not self.critical_path:
-            return 0
-        by_id = {b.job_id: b for b in self.bars}
-        first, last = by_id.get(self.critical_path[0]), by_id.get(self.critical_path[-1])
-        return (last.end - first.start) if first and last else 0
+        return self.critical_span[1] - self.critical_span[0] if self.critical_span else 0
 
 
 def _with_defaults(table: pa.Table) -> pa.Table:
@@ -244,9 +243,13 @@ def build_timeline(
     end = until_us if until_us is not None else max(hi, start + 1)
     if since_us is not None or until_us is not None:
         notes.append("time window " + _window_text(since_us, until_us, t0))
+    span = None
+    if critical:
+        first, last = by_id[critical[0]], by_id[critical[-1]]
+        span = (to_us(first["start_time"]), _end(last))
     return Timeline(bars, lanes, groups, t0, start, end, now,
                     [i for i in critical if i in kept], sel.total, len(sel.kept),
-                    {k: v for k, v in not_started.items() if v}, notes, columns)
+                    {k: v for k, v in not_started.items() if v}, notes, columns, span)
 
 
 def start_of(table: pa.Table) -> int | None:
@@ -325,25 +328,27 @@ def _depth_steps(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return steps
 
 
+def _end(r: dict[str, Any]) -> int:
+    """A started job's finish, or start + elapsed while it runs."""
+    if r["finish_time"] is not None:
+        return to_us(r["finish_time"])
+    return to_us(r["start_time"]) + int(round((r["elapsed"] or 0.0) * 1e6))
+
+
 def _critical_path(by_id: dict[int, dict[str, Any]], now: int) -> list[int]:
     """The chain that ended last: from the job that finished last, back through the
     dependency that finished last each time (what it waited for), first job first."""
-    def end(r: dict[str, Any]) -> int:
-        if r["finish_time"] is not None:
-            return to_us(r["finish_time"])
-        return to_us(r["start_time"]) + int(round((r["elapsed"] or 0.0) * 1e6))
-
     ran = {i: r for i, r in by_id.items() if r["start_time"] is not None}
     if not ran:
         return []
-    last = max(ran, key=lambda i: (end(ran[i]), i))
+    last = max(ran, key=lambda i: (_end(ran[i]), i))
     path, seen = [last], {last}
     while True:
         deps = [int(d) for d in ran[path[-1]]["dependencies"] or () if int(d) in ran
                 and int(d) not in seen]
         if not deps:
             break
-        nxt = max(deps, key=lambda i: (end(ran[i]), i))
+        nxt = max(deps, key=lambda i: (_end(ran[i]), i))
         path.append(nxt)
         seen.add(nxt)
     return path[::-1]

@@ -253,14 +253,20 @@ def _queue_strip(steps: list[tuple[int, int]], x, y: float, h: float, plot_x: fl
                  tl: Timeline) -> list[str]:
     out = [f'<text class="lanelabel" x="{plot_x - 8}" y="{y + h - 6}" text-anchor="end">'
            "ready queue</text>"]
-    peak = max((d for _, d in steps), default=0)
+    # The peak within the window: the depth carried into it, and every step inside it.
+    carried = [d for t, d in steps if t <= tl.start][-1:]
+    peak = max(carried + [d for t, d in steps if tl.start < t <= tl.end], default=0)
     if peak == 0:
         out.append(f'<text class="lanelabel" x="{plot_x + 4}" y="{y + h - 6}">empty</text>')
         return out
     base = y + h
-    points = [f"{x(tl.start):.1f},{base}"]
-    depth = 0
+    depth = carried[0] if carried else 0
+    points = [f"{x(tl.start):.1f},{base}", f"{x(tl.start):.1f},{base - depth * h / peak:.1f}"]
     for t, d in steps:
+        if t <= tl.start:
+            continue
+        if t > tl.end:
+            break
         px = x(t)
         points.append(f"{px:.1f},{base - depth * h / peak:.1f}")
         points.append(f"{px:.1f},{base - d * h / peak:.1f}")
@@ -268,7 +274,7 @@ def _queue_strip(steps: list[tuple[int, int]], x, y: float, h: float, plot_x: fl
     points.append(f"{x(tl.end):.1f},{base - depth * h / peak:.1f}")
     points.append(f"{x(tl.end):.1f},{base}")
     out.append(f'<polygon class="queue" points="{" ".join(points)}">'
-               f"<title>ready queue: at most {peak} jobs</title></polygon>")
+               f"<title>ready queue: at most {peak} jobs in the window</title></polygon>")
     out.append(f'<text class="lanelabel" x="{x(tl.end) - 4}" y="{y + 9}" '
                f'text-anchor="end">max {peak}</text>')
     return out
