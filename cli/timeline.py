@@ -129,7 +129,8 @@ def timeline(ctx: click.Context, output: str | None, format_name: str | None, jo
         click.echo(f"asl timeline: cannot write {output}: {e.strerror or e}", err=True)
         ctx.exit(1)
     click.echo(f"asl timeline: wrote {output} ({len(data):,} bytes, {fmt}): {len(tl.bars)} "
-               f"jobs in {len(tl.lanes)} lanes", err=True)
+               f"job{'' if len(tl.bars) == 1 else 's'} in {len(tl.lanes)} "
+               f"lane{'' if len(tl.lanes) == 1 else 's'}", err=True)
 
 
 def _render(tl: object, fmt: str, *, title: str, width: int, legend: bool) -> str:

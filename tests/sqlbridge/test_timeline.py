@@ -203,3 +203,17 @@ def test_a_script_end_tag_in_a_job_name_cannot_break_the_page():
                   finish=10, worker=0)]
     page = to_html(build_timeline(table(specs)))
     assert page.count("</script>") == 2
+
+
+def test_chart_shows_inline_and_saves_by_extension(jobs, tmp_path):
+    from sqlbridge.timeline import chart
+
+    c = chart(jobs, title="nb", database="logs")
+    frame = c._repr_html_()
+    assert frame.startswith("<iframe srcdoc=\"&lt;!DOCTYPE html&gt;")
+    assert ET.fromstring(c._repr_svg_().split("\n", 1)[1]).tag == f"{SVG}svg"
+    assert c.save(tmp_path / "t.json") == "json"
+    assert json.loads((tmp_path / "t.json").read_text())["otherData"]["title"] == "nb"
+    with pytest.raises(ValueError, match="use .svg, .html or .json"):
+        c.save(tmp_path / "t.png")
+    assert repr(c).startswith("<asl timeline: ")
