@@ -175,6 +175,9 @@ def build_timeline(
         raise ValueError("the time window is empty: --since must be before --until")
 
     by_id = {int(r["job_id"]): r for r in rows}
+    if len(by_id) != len(rows):
+        raise ValueError("the job table holds a job_id twice (several loader runs?): draw one "
+                         "run at a time")
     critical = _critical_path(by_id, now)
     kept = set(sel.kept)
     notes = list(sel.notes)
@@ -218,8 +221,12 @@ def build_timeline(
         busy = 0
         for (r, start, end, enqueue), w in zip(items, workers, strict=True):
             lane = lane_of[w]
-            bar = Bar(int(r["job_id"]), r["job"], str(r["status"]), r["pool"], pool, lane,
-                      start, end, r["finish_time"] is None, enqueue, to_us(r["schedule_time"]),
+            # A history marks a job whose process stopped mid-run: not running, not finished.
+            interrupted = r.get("interrupted") is not None
+            bar = Bar(int(r["job_id"]), r["job"],
+                      "INTERRUPTED" if interrupted else str(r["status"]), r["pool"], pool, lane,
+                      start, end, r["finish_time"] is None and not interrupted, enqueue,
+                      to_us(r["schedule_time"]),
                       [int(d) for d in r["dependencies"] or ()], r,
                       critical=int(r["job_id"]) in critical)
             lanes[lane].bars.append(len(bars))

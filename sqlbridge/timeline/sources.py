@@ -5,7 +5,9 @@
 * an HTTP endpoint (``sqlbridge.endpoint.client.Client``): ``system.asynchronous_loader``
   joined with ``system.asynchronous_loader_workers`` on ``job_id`` when the server has that
   table (an older server does not: its lanes are then packed by time, and the picture says so);
-* anything else with ``timeline_table()`` (a history source) or ``snapshot()``.
+* a history (``sqlbridge.history.HistorySource``): the last known state of each job of its
+  latest run, with ``worker`` when it offers ``snapshot(with_worker=True)``;
+* anything else with ``timeline_table()`` or ``snapshot()``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ def timeline_table(source: Any) -> pa.Table:
         return source.timeline_table()
     if hasattr(source, "execute"):  # an endpoint client: two statements, joined here
         return _remote(source)
+    if getattr(source, "latest_only", None) is False:
+        # A history of several runs repeats job ids; a timeline is of one run: the latest.
+        source.latest_only = True
+        try:
+            return _snapshot(source)
+        finally:
+            source.latest_only = False
+    return _snapshot(source)
+
+
+def _snapshot(source: Any) -> pa.Table:
     snapshot = source.snapshot
     try:
         takes_worker = "with_worker" in inspect.signature(snapshot).parameters

@@ -8,6 +8,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
+import pyarrow as pa
 import pytest
 from timeline_data import T0, Spec, at, startup, table
 
@@ -217,3 +218,22 @@ def test_chart_shows_inline_and_saves_by_extension(jobs, tmp_path):
     with pytest.raises(ValueError, match="use .svg, .html or .json"):
         c.save(tmp_path / "t.png")
     assert repr(c).startswith("<asl timeline: ")
+
+
+def test_a_history_row_marked_interrupted_ends_grey_where_the_process_stopped():
+    specs = [Spec(1, "load table a.x", "BackgroundLoad", enqueue=0, start=10, status="PENDING",
+                  worker=0, now=500),
+             Spec(2, "load table a.y", "BackgroundLoad", enqueue=0, start=0, finish=900, worker=1)]
+    jobs = table(specs)
+    reason = ["process 7 on h stopped" if i == 1 else None
+              for i in jobs.column("job_id").to_pylist()]
+    tl = build_timeline(jobs.append_column("interrupted", pa.array(reason, pa.string())))
+    bar = next(b for b in tl.bars if b.job_id == 1)
+    assert (bar.status, bar.running, bar.end - bar.start) == ("INTERRUPTED", False, 490)
+    assert 's-INTERRUPTED" data-job="1"' in to_svg(tl)
+
+
+def test_a_table_of_several_runs_is_refused():
+    jobs = table([Spec(1, "a", "BackgroundLoad", enqueue=0, start=0, finish=1, worker=0)])
+    with pytest.raises(ValueError, match="job_id twice"):
+        build_timeline(pa.concat_tables([jobs, jobs]))
