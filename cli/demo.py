@@ -1,6 +1,6 @@
 """``asl demo``: a simulated ClickHouse server start-up, run to the end with a progress bar.
 
-The scenario is ``cli.scenario`` (pure loader code).  This module runs it the way a server
+The scenario is ``loader.demo`` (pure loader code).  This module runs it the way a server
 does (``system`` in the foreground first, then every other database asynchronously), sends a
 query for one table part-way through, and then shows what ``system.asynchronous_loader``
 says: the documented query, and a summary built from the saved diagnostic queries.
@@ -69,8 +69,8 @@ def demo(ctx: click.Context, seed: int, tables: int, databases: int, dictionarie
     table mid-load with wait_load(..., pool="ForegroundLoad"), boosting it.
     """
     from cli.progress import ProgressBar
-    from cli.scenario import Startup, StartupConfig, server_pools
     from loader import AsyncLoader
+    from loader.demo import Startup, StartupConfig, server_pools
 
     try:
         config = StartupConfig(seed=seed, tables=tables, databases=databases,

@@ -8,9 +8,12 @@ with ``Code: N. DB::Exception: ...`` on stderr and exit code 1.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from sqlbridge.source import JobSource
 
 
 def default_format(explicit: str | None, preferred: str | None = None) -> str:
@@ -36,7 +39,7 @@ def check_format(name: str) -> str:
 
 
 def run_script(
-    source: Any,
+    source: JobSource,
     text: str,
     *,
     format_name: str,
@@ -48,19 +51,18 @@ def run_script(
     import sqlbridge
     from cli.output import write
     from loader import AsyncLoadError
-    from sqlbridge.errors import QueryError
-    from sqlbridge.params import substitute
+    from sqlbridge.errors import QueryError, UnknownTimeZone
 
     try:
         db = sqlbridge.connect(source, dialect=dialect, time_zone=time_zone)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="'--time-zone'") from None
+    except UnknownTimeZone as e:
+        raise click.BadParameter(e.message, param_hint="'--time-zone'") from None
     try:
-        statements = db.statements(text)
+        statements = db.split(text)
         if not statements:
             raise click.UsageError("No SQL statement given (the text is empty or only comments)")
         for statement in statements:
-            write(db.run(substitute(statement, params or {}, dialect), format=format_name))
+            write(db.execute(statement, params=params, format=format_name).render())
     except (QueryError, AsyncLoadError) as e:
         click.echo(str(e), err=True)
         return 1

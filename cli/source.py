@@ -7,7 +7,7 @@ of ``loader.AsyncLoader``: that is all ``sqlbridge.connect`` and ``sqlbridge.gra
 by sending the text to the server, which runs and renders it, so that path never imports
 DuckDB, pyarrow or sqlglot.
 
-``--demo`` is a server start-up from ``cli.scenario`` caught mid-load and held there while the
+``--demo`` is a server start-up from ``loader.demo`` caught mid-load and held there while the
 command runs: one table's load hangs (its storage "stalls"), so the dictionary built from it and
 the tables using that dictionary stay blocked; a query waits for one of those tables, which
 boosts the whole chain to ForegroundLoad; startup jobs queue in BackgrndStartup behind the
@@ -149,8 +149,8 @@ class Frozen:
 def frozen_startup(seed: int = 0, tables: int = 300, threads: int = 4,
                    timeout: float = 30.0) -> Iterator[Any]:
     """A live loader running the demo start-up, held mid-load; see the module docstring."""
-    from cli.scenario import Startup, StartupConfig, plan, server_pools
     from loader import AsyncLoader
+    from loader.demo import Startup, StartupConfig, plan, server_pools
 
     base = StartupConfig(seed=seed, tables=tables, time_scale=0.05)
     layout = plan(base)

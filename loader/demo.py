@@ -22,7 +22,8 @@ tables, dependencies, costs and failures.  Job functions sleep for their cost (s
 which releases the GIL as real I/O would) times ``time_scale``; a ``gate`` can hold chosen jobs
 until it is opened, which freezes a start-up mid-way for inspection.
 
-This module is pure loader code: no click, no SQL, so tests and benchmarks can reuse it.
+This module is pure loader code (it imports only ``loader``): no click, no SQL, so the CLI,
+tests and benchmarks all reuse it.
 """
 
 from __future__ import annotations

@@ -116,3 +116,44 @@ class SamplingNotSupported(QueryError):
 
 class IllegalDivision(QueryError):
     code, name = 153, "ILLEGAL_DIVISION"
+
+
+class UnknownTimeZone(BadArguments, ValueError):
+    """``time_zone`` / ``session_timezone`` is not an IANA zone name. Also a ``ValueError``
+    (what ``sqlbridge.connect`` raised before it had a type of its own)."""
+
+    def __init__(self, zone: str) -> None:
+        super().__init__(f"Invalid time zone: {zone} (use an IANA name such as UTC, "
+                         "Europe/Berlin or America/New_York)")
+        self.zone = zone
+
+
+# --- the limits a statement runs under (``sqlbridge.limits``) ---------------------------------
+
+
+class TimeoutExceeded(QueryError):
+    """The statement ran past ``max_execution_time`` and was interrupted."""
+
+    code, name = 159, "TIMEOUT_EXCEEDED"
+
+
+class TooManyRowsOrBytes(QueryError):
+    """The result is larger than ``max_result_rows`` / ``max_result_bytes``."""
+
+    code, name = 396, "TOO_MANY_ROWS_OR_BYTES"
+
+
+class UnknownOverflowMode(QueryError):
+    code, name = 145, "UNKNOWN_OVERFLOW_MODE"
+
+
+class CannotParseInputAssertionFailed(QueryError):
+    """A setting's value does not parse as its type (``max_execution_time='x'``)."""
+
+    code, name = 27, "CANNOT_PARSE_INPUT_ASSERTION_FAILED"
+
+
+class TooManySimultaneousQueries(QueryError):
+    """More statements at once than the endpoint's ``max_concurrent_queries``."""
+
+    code, name = 202, "TOO_MANY_SIMULTANEOUS_QUERIES"

@@ -17,11 +17,11 @@ import datetime as _dt
 import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlbridge.chtypes import CHType, parse_type
 from sqlbridge.errors import BadQueryParameter, NotImplemented_, UnknownQueryParameter
-from sqlbridge.split import tokenize
+from sqlbridge.split import Token, tokenize
 
 __all__ = ["find_placeholders", "substitute", "parse_assignments"]
 
@@ -59,13 +59,15 @@ def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def find_placeholders(sql: str, dialect: str = "clickhouse") -> list[tuple[int, int, str, str]]:
+def find_placeholders(sql: str, dialect: str = "clickhouse",
+                      tokens: Sequence[Token] | None = None) -> list[tuple[int, int, str, str]]:
     """Every ``{name:Type}`` outside strings and comments: ``(start, end, name, type_text)``.
 
     ``end`` is exclusive.  Braces that do not hold ``identifier : type`` (a DuckDB struct
-    literal such as ``{'a': 1}``) are not placeholders.
+    literal such as ``{'a': 1}``) are not placeholders. ``tokens``: ``sql``'s own, if known.
     """
-    tokens = tokenize(sql, dialect)
+    if tokens is None:
+        tokens = tokenize(sql, dialect)
     found = []
     i = 0
     while i < len(tokens):
@@ -97,14 +99,17 @@ def find_placeholders(sql: str, dialect: str = "clickhouse") -> list[tuple[int, 
     return found
 
 
-def substitute(sql: str, params: Mapping[str, str], dialect: str = "clickhouse") -> str:
+def substitute(sql: str, params: Mapping[str, str], dialect: str = "clickhouse",
+               tokens: Sequence[Token] | None = None) -> str:
     """``sql`` with each placeholder replaced by its value as a typed literal of ``dialect``.
 
     Raises ``UnknownQueryParameter`` (456) for a placeholder without a value and
     ``BadQueryParameter`` (457) for a value that is not of the placeholder's type.  Values
-    nobody asks for are ignored, as in ClickHouse.
+    nobody asks for are ignored, as in ClickHouse. ``tokens``: ``sql``'s own, if known; a
+    statement without placeholders comes back unchanged (the same object), so its tokens stay
+    valid.
     """
-    placeholders = find_placeholders(sql, dialect)
+    placeholders = find_placeholders(sql, dialect, tokens)
     if not placeholders:
         return sql
     out = []

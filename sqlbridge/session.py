@@ -30,22 +30,39 @@ in PrettyCompact 1.31x. The snapshot is the cost; the rest (translation, sandbox
 cast, DuckDB, types, rendering) is 4-13 ms, and translation and the sandbox verdict are cached
 per query text (a statement over a 7-job loader: 0.5-4 ms).
 
+One entry point
+---------------
+``Session.execute(sql, params=..., format=..., settings=...)`` is the path every interface takes
+(``asl sql``, the ``%%asl`` magic, the HTTP endpoint): split (one statement), fill the
+``{name:Type}`` parameters, translate, choose the format (the statement's ``FORMAT`` clause, else
+the caller's), run under the statement's limits (``sqlbridge.limits``), and return an
+``Answer``: the Arrow table, the format, the zone and the statistics; ``Answer.render()`` gives
+ClickHouse's bytes. ``split(text)`` cuts a script into ``Piece`` objects that ``execute`` takes as
+they are: a statement is tokenised once (by ``split``), and its tokens serve the parameters,
+the ``\\G`` check and sqlglot's parser; a translation is cached per statement text, so a saved
+query polled over HTTP is tokenised once and translated once in all.
+
 Threads
 -------
-The session owns one DuckDB cursor (a connection of its own, sharing the catalog with
-``db.duckdb``) guarded by a lock: statements from several threads run one at a time, each with
-its own snapshot. DuckDB parallelises inside a query, and a statement here is milliseconds, so a
-lock costs little and avoids DuckDB 2.0's "connection is busy" refusals. ``db.duckdb`` is a
-different connection, so a notebook using it does not contend with the session's lock.
+The session runs each statement on a *lane*: a DuckDB cursor (a connection of its own, sharing
+the catalog with ``db.duckdb``) with its own registered live tables. Lanes are made on demand
+and the idle ones kept (up to ``max_lanes``, which also bounds how many statements run at once),
+so statements from several threads run side by side, each with its own snapshot, and a slow
+one holds up only itself (DuckDB releases the GIL while it runs). A statement past its
+``max_execution_time``, or whose caller says it is no longer waiting (``alive``), is stopped by
+interrupting its lane's connection; that lane is then dropped, not reused.
+``db.duckdb`` is a different connection, so a notebook using it contends with nothing.
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -53,11 +70,27 @@ import pyarrow as pa
 
 from sqlbridge import catalog, sandbox
 from sqlbridge.duckdb_errors import from_duckdb
-from sqlbridge.errors import QueryError, SessionClosed, SyntaxError_, TooDeepAst
+from sqlbridge.errors import (
+    QueryError,
+    QueryWasCancelled,
+    SessionClosed,
+    SyntaxError_,
+    TooDeepAst,
+    UnknownTimeZone,
+)
+from sqlbridge.limits import Limits, result_exceeded, timeout_exceeded, watchdog
 from sqlbridge.resulttypes import decorate, type_name_macros
-from sqlbridge.split import split_statements
+from sqlbridge.source import JobSource
+from sqlbridge.split import Piece, split_statements
 from sqlbridge.timezone import local_time_zone
 from sqlbridge.translate import DIALECTS, Translation, translate
+
+__all__ = ["Session", "Answer", "connect", "LiveTable", "too_deep", "MAX_LANES"]
+
+#: Statements a session runs at once (each on a lane of its own); more wait for a free lane.
+MAX_LANES = 8
+#: Rows per batch read from DuckDB (the result caps are checked between batches).
+_BATCH_ROWS = 65536
 
 #: ClickHouse's formatReadableTimeDelta: years of 365 days, months of 30.5, whole seconds.
 _READABLE_DELTA = """
@@ -112,40 +145,84 @@ class LiveTable:
         return table.__arrow_c_stream__(requested_schema)
 
 
-class Session:
-    """A SQL session over one loader. Thread-safe; a context manager; see ``connect``."""
+@dataclass
+class Answer:
+    """One statement's result: what ``Session.execute`` returns."""
 
-    def __init__(self, loader: Any, *, dialect: str = "clickhouse",
-                 time_zone: str | None = None) -> None:
+    #: The result, with ClickHouse's types as Arrow metadata (``sqlbridge.resulttypes``).
+    table: pa.Table
+    #: The canonical output format: the statement's ``FORMAT`` clause, else the caller's
+    #: ``format``; None when neither asked for one (the caller shows the table its own way).
+    format: str | None
+    #: The session's time zone: how the result's times print.
+    time_zone: str
+    #: ``elapsed``, ``rows_read``, ``bytes_read`` (the JSON formats' ``statistics``).
+    statistics: dict[str, Any] = field(default_factory=dict)
+    #: The row count before LIMIT, for the JSON formats' ``rows_before_limit_at_least``.
+    rows_before_limit: int | None = None
+
+    def render(self, default: str = "TabSeparated") -> str | bytes:
+        """ClickHouse's output: ``format``, else ``default``."""
+        from sqlbridge.formats import render
+
+        return render(self.table, self.format or default, time_zone=self.time_zone,
+                      statistics=dict(self.statistics), rows_before_limit=self.rows_before_limit)
+
+
+class _Lane:
+    """A cursor with its own live tables: one statement at a time runs on it."""
+
+    __slots__ = ("con", "live", "tainted")
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, live: dict[str, LiveTable]) -> None:
+        self.con, self.live = con, live
+        #: Interrupted (or nearly): an interrupt may still be pending, so never reuse it.
+        self.tainted = False
+
+
+class Session:
+    """A SQL session over one job source. Thread-safe; a context manager; see ``connect``."""
+
+    def __init__(self, loader: JobSource, *, dialect: str = "clickhouse",
+                 time_zone: str | None = None, limits: Limits | None = None,
+                 max_lanes: int = MAX_LANES) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, not {dialect!r}")
+        if max_lanes < 1:
+            raise ValueError(f"max_lanes must be at least 1, not {max_lanes}")
         self.loader = loader
         self.dialect = dialect
         self.time_zone = time_zone or local_time_zone()
-        self._lock = threading.RLock()
+        #: The limits statements run under unless their SETTINGS (or the caller's) say more.
+        self.limits = limits or Limits()
+        self._lock = threading.Lock()  # the lanes' bookkeeping only, never held while running
+        self._free = threading.Condition(self._lock)
         self._closed = False
+        self._max_lanes = max_lanes
+        self._idle: list[_Lane] = []
+        self._busy: set[_Lane] = set()
         self._db = duckdb.connect(":memory:")
         try:
-            # GLOBAL: the session's cursor (and any other) must inherit it; a plain SET is
-            # connection-local and the configuration is locked before the cursor exists.
+            # GLOBAL: every lane's cursor must inherit it; a plain SET is connection-local and
+            # the configuration is locked before the cursors exist.
             self._db.execute("SET GLOBAL TimeZone = ?", [self.time_zone])
         except duckdb.Error:
             self._db.close()
             # DuckDB's text ("Not implemented Error: Unknown TimeZone ... Candidate time zones:"
             # and a list of unrelated zones) is about DuckDB, not about what to type.
-            raise ValueError(f"unknown time zone {self.time_zone!r}: use an IANA name such as "
-                             "UTC, Europe/Berlin or America/New_York") from None
+            raise UnknownTimeZone(self.time_zone) from None
         self._parent_live = self._register(self._db)
         self._setup_catalog()
         sandbox.harden(self._db)
-        self._con = self._db.cursor()
-        self._live = self._register(self._con)
+        self._idle.append(self._new_lane())
         #: DuckDB SQL texts the sandbox already accepted (the catalog cannot change, so the
         #: verdict stands); saved queries polled over HTTP skip two parser round trips.
         self._approved: set[str] = set()
+        #: (statement text, count_before_limit) -> Translation; see ``_translation``.
+        self._translations: OrderedDict[tuple[str, bool], Translation] = OrderedDict()
         # Close the connections if the session is dropped unclosed (DuckDB 2.0 complains about
         # connections left open at exit); holds no reference to ``self``.
-        self._finalizer = weakref.finalize(self, _close_all, self._con, self._db)
+        self._finalizer = weakref.finalize(self, _close_all, self._idle, self._db)
 
     # ------------------------------------------------------------------------- setup --
 
@@ -157,6 +234,10 @@ class Session:
             con.register(table.raw_name, live[table.name])
             live[table.name].end()
         return live
+
+    def _new_lane(self) -> _Lane:
+        con = self._db.cursor()
+        return _Lane(con, self._register(con))
 
     def _source(self, table: catalog.SystemTable) -> Callable[[], pa.Table]:
         method = getattr(self.loader, table.source_method, None)
@@ -204,40 +285,63 @@ class Session:
         """
         return self._db
 
+    def split(self, text: str) -> list[Piece]:
+        """The statements of a ``;``-separated script, each with its tokens, for ``execute``."""
+        return split_statements(text, self.dialect)
+
     def statements(self, text: str) -> list[str]:
         """The statements of a ``;``-separated script, split on tokens (not inside strings)."""
-        return [p.text for p in split_statements(text, self.dialect)]
+        return [p.text for p in self.split(text)]
+
+    def execute(self, sql: str | Piece, *, params: Mapping[str, str] | None = None,
+                format: str | None = None, settings: Mapping[str, object] | None = None,
+                alive: Callable[[], bool] | None = None) -> Answer:
+        """Run one statement (a string, or a ``Piece`` of ``split``) and return its ``Answer``.
+
+        ``params`` fill its ``{name:Type}`` placeholders (a placeholder without one is
+        UNKNOWN_QUERY_PARAMETER). ``format`` is the output format unless the statement has a
+        ``FORMAT`` clause (or ``\\G``); with neither, ``Answer.format`` is None. ``settings``
+        are the caller's limits (``sqlbridge.limits``), under the statement's own ``SETTINGS``.
+        ``alive()``, polled while the statement runs, says whether the caller still waits for
+        it (an HTTP client still connected); once false, the statement is stopped
+        (QUERY_WAS_CANCELLED).
+        """
+        from sqlbridge.params import substitute
+
+        piece = self._one(sql)
+        text = substitute(piece.text, params or {}, self.dialect, piece.tokens)
+        return self._answer(text, piece.tokens if text is piece.text else None, format,
+                            settings, alive)
 
     def translate(self, sql: str, *, count_before_limit: bool = False) -> Translation:
         """What ``sql`` (one statement) becomes in DuckDB; for debugging and tests."""
-        try:
-            return _translate_one(sql, self.dialect, count_before_limit)
-        except RecursionError:  # sqlglot parses and walks trees recursively
-            raise too_deep() from None
+        piece = self._one(sql)
+        return self._translation(piece.text, piece.tokens, count_before_limit)
 
     def query(self, sql: str) -> pa.Table:
         """Run one statement and return its result; a FORMAT clause is accepted and ignored."""
-        return self._execute(self.translate(sql), sql)[0]
+        piece = self._one(sql)
+        return self._answer(piece.text, piece.tokens, None, None, None).table
 
     def run(self, sql: str, format: str | None = None) -> str | bytes:
         """Run one statement and render it: its FORMAT clause, else ``format``, else TSV."""
-        from sqlbridge.formats import canonical_format, render
-
-        t = self.translate(sql)
-        name = canonical_format(t.format or format or "TabSeparated")
-        if name.startswith("JSON") and "EachRow" not in name and t.sql is not None:
-            t = self.translate(sql, count_before_limit=True)
-        table, stats = self._execute(t, sql)
-        before = stats.pop("rows_before_limit", None)
-        return render(table, name, time_zone=self.time_zone, statistics=stats,
-                      rows_before_limit=before)
+        piece = self._one(sql)
+        return self._answer(piece.text, piece.tokens, format or "TabSeparated", None,
+                            None).render()
 
     def close(self) -> None:
+        """Close the session; a statement still running is interrupted first."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._finalizer()
+            for lane in self._busy:
+                lane.con.interrupt()
+            deadline = time.monotonic() + 5.0
+            while self._busy and time.monotonic() < deadline:
+                self._free.wait(deadline - time.monotonic())
+            self._free.notify_all()
+        self._finalizer()
 
     def __enter__(self) -> Session:
         return self
@@ -247,31 +351,126 @@ class Session:
 
     # --------------------------------------------------------------------- execution --
 
-    def _execute(self, t: Translation, original: str) -> tuple[pa.Table, dict[str, Any]]:
+    def _one(self, sql: str | Piece) -> Piece:
+        if isinstance(sql, Piece):
+            return sql
+        try:
+            pieces = split_statements(sql, self.dialect)
+        except RecursionError:
+            raise too_deep() from None
+        if not pieces:
+            raise SyntaxError_("Empty query")
+        if len(pieces) > 1:
+            raise SyntaxError_("Multi-statements are not allowed (run them one by one, or "
+                               "split them with Session.statements)")
+        return pieces[0]
+
+    def _translation(self, text: str, tokens: Any, count_before_limit: bool) -> Translation:
+        """Translations are cached per statement text: the same saved query is asked again and
+        again. (A Translation is never modified after it is built, so sharing it is safe.)"""
+        key = (text, count_before_limit)
+        cache = self._translations
+        t = cache.get(key)
+        if t is not None:
+            return t
+        try:
+            t = translate(text, self.dialect, count_before_limit=count_before_limit,
+                          tokens=tokens)
+        except RecursionError:  # sqlglot parses and walks trees recursively
+            raise too_deep() from None
+        with self._lock:
+            cache[key] = t
+            if len(cache) > 256:
+                cache.popitem(last=False)
+        return t
+
+    def _answer(self, text: str, tokens: Any, format: str | None,
+                settings: Mapping[str, object] | None,
+                alive: Callable[[], bool] | None) -> Answer:
+        from sqlbridge.formats import canonical_format
+
+        t = self._translation(text, tokens, False)
+        asked = t.format or format
+        name = canonical_format(asked) if asked else None
+        if name is not None and name.startswith("JSON") and "EachRow" not in name \
+                and t.sql is not None:
+            t = self._translation(text, tokens, True)
+        limits = self.limits.with_settings(settings or {})
+        limits = limits.with_settings(getattr(t, "settings", None) or {})
+        table, stats = self._execute(t, text, limits, alive)
+        before = stats.pop("rows_before_limit", None)
+        return Answer(table, name, self.time_zone, stats, before)
+
+    @contextmanager
+    def _lane(self) -> Iterator[_Lane]:
+        with self._lock:
+            while True:
+                if self._closed:
+                    raise SessionClosed("The session is closed; call sqlbridge.connect() again")
+                if self._idle:
+                    lane = self._idle.pop()
+                    break
+                if len(self._busy) < self._max_lanes:
+                    lane = None
+                    break
+                self._free.wait()
+            if lane is not None:
+                self._busy.add(lane)
+        if lane is None:
+            lane = self._new_lane()  # outside the lock: a cursor and its registrations
+            with self._lock:
+                self._busy.add(lane)
+        try:
+            yield lane
+        finally:
+            with self._lock:
+                self._busy.discard(lane)
+                if not lane.tainted and not self._closed and len(self._idle) < self._max_lanes:
+                    self._idle.append(lane)
+                    lane = None
+                self._free.notify()
+            if lane is not None:
+                _close_all([lane])
+
+    def _execute(self, t: Translation, original: str, limits: Limits,
+                 alive: Callable[[], bool] | None) -> tuple[pa.Table, dict[str, Any]]:
         started = time.perf_counter()
         if t.result is not None:
             return t.result, _stats(started, 0, 0)
         assert t.sql is not None
-        with self._lock:
-            if self._closed:
-                raise SessionClosed("The session is closed; call sqlbridge.connect() again")
-            for live in self._live.values():
+        limit = limits.max_execution_time
+        with self._lane() as lane:
+            watch = None
+            if limit or alive is not None:
+                deadline = time.monotonic() + limit if limit else None
+                watch = watchdog().watch(deadline, lambda why: lane.con.interrupt(), alive)
+            for live in lane.live.values():
                 live.begin()
             try:
                 if t.sql not in self._approved:
-                    sandbox.check(self._con, t.sql)
+                    sandbox.check(lane.con, t.sql)
                     if len(self._approved) > 1024:
                         self._approved.clear()
                     self._approved.add(t.sql)
-                relation = self._con.sql(f"EXPLAIN {t.sql}" if t.explain else t.sql)
+                relation = lane.con.sql(f"EXPLAIN {t.sql}" if t.explain else t.sql)
                 if relation is None:
                     raise QueryError("The statement returned no result")
-                table = relation.to_arrow_table()
                 duck_types = [str(x) for x in relation.types]
+                table = _read(relation, limits)
                 if t.explain:
                     plan = "\n".join(table.column("explain_value").to_pylist())
                     table, duck_types = pa.table({"explain": plan.split("\n")}), ["VARCHAR"]
-                scanned = [live.current() for live in self._live.values()]
+                scanned = [live.current() for live in lane.live.values()]
+            except duckdb.InterruptException:
+                lane.tainted = True
+                why = watchdog().unwatch(watch) if watch is not None else None
+                watch = None
+                if why == "timeout":
+                    raise timeout_exceeded(time.perf_counter() - started, limit) from None
+                if self._closed:
+                    raise SessionClosed("The session was closed while the statement "
+                                        "ran") from None
+                raise QueryWasCancelled("Query was cancelled: its client disconnected") from None
             except duckdb.Error as e:
                 raise from_duckdb(e, sql=t.sql, original=original.strip(),
                                   position=t.position) from None
@@ -282,8 +481,10 @@ class Session:
             except Exception as e:  # a loader's snapshot() failing inside the scan, say
                 raise QueryError(f"{type(e).__name__}: {e}") from e
             finally:
-                for live in self._live.values():
+                for live in lane.live.values():
                     live.end()
+                if watch is not None and watchdog().unwatch(watch) is not None:
+                    lane.tainted = True  # it fired as the statement ended
         rows = sum(s.num_rows for s in scanned if s is not None)
         nbytes = sum(s.nbytes for s in scanned if s is not None)
         stats = _stats(started, rows, nbytes)
@@ -300,25 +501,31 @@ class Session:
         return table, stats
 
 
-def _close_all(*connections: duckdb.DuckDBPyConnection) -> None:
-    for con in connections:
+def _read(relation: duckdb.DuckDBPyRelation, limits: Limits) -> pa.Table:
+    """The relation's rows, batch by batch, checked against the result caps as they come."""
+    if not limits.max_result_rows and not limits.max_result_bytes:
+        return relation.to_arrow_table()
+    reader = relation.to_arrow_reader(_BATCH_ROWS)
+    batches, rows, nbytes = [], 0, 0
+    for batch in reader:
+        batches.append(batch)
+        rows += batch.num_rows
+        nbytes += batch.nbytes
+        if (limits.max_result_rows and rows > limits.max_result_rows) or \
+                (limits.max_result_bytes and nbytes > limits.max_result_bytes):
+            if limits.result_overflow_mode == "break":
+                break
+            reader.close()
+            raise result_exceeded(limits, rows, nbytes)
+    return pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def _close_all(lanes: list[_Lane], *connections: duckdb.DuckDBPyConnection) -> None:
+    for con in [lane.con for lane in lanes] + list(connections):
         try:
             con.close()
         except duckdb.Error:
             pass
-
-
-@functools.lru_cache(maxsize=256)
-def _translate_one(sql: str, dialect: str, count_before_limit: bool) -> Translation:
-    """Split check + translation, cached: the same saved query text is asked again and again.
-    (A Translation is never modified after it is built, so sharing it is safe.)"""
-    pieces = split_statements(sql, dialect)
-    if not pieces:
-        raise SyntaxError_("Empty query")
-    if len(pieces) > 1:
-        raise SyntaxError_("Multi-statements are not allowed (run them one by one, or "
-                           "split them with Session.statements)")
-    return translate(pieces[0].text, dialect, count_before_limit=count_before_limit)
 
 
 def too_deep() -> TooDeepAst:
@@ -350,7 +557,9 @@ def _clickhouse_describe(table: pa.Table) -> pa.Table:
                      "codec_expression": empty, "ttl_expression": empty})
 
 
-def connect(loader: Any, *, dialect: str = "clickhouse", time_zone: str | None = None) -> Session:
-    """A read-only SQL session over ``loader`` (anything with ``snapshot()`` and, for the pools
-    table, ``pool_snapshot()`` returning Arrow tables with ``loader.snapshot``'s schemas)."""
-    return Session(loader, dialect=dialect, time_zone=time_zone)
+def connect(loader: JobSource, *, dialect: str = "clickhouse", time_zone: str | None = None,
+            limits: Limits | None = None) -> Session:
+    """A read-only SQL session over ``loader`` (a ``sqlbridge.source.JobSource``: anything with
+    ``snapshot()`` and, for the pools table, ``pool_snapshot()`` returning Arrow tables with
+    ``loader.snapshot``'s schemas). An unknown ``time_zone`` raises ``UnknownTimeZone``."""
+    return Session(loader, dialect=dialect, time_zone=time_zone, limits=limits)

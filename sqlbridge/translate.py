@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from sqlbridge import catalog, naming
 from sqlbridge.errors import (
@@ -44,9 +45,11 @@ from sqlbridge.errors import (
     UnknownTable,
 )
 from sqlbridge.functions import fix_functions
+from sqlbridge.limits import LIMIT_SETTINGS
 from sqlbridge.split import strip_backslash_g, tokenize
 
 DIALECTS = ("clickhouse", "duckdb")
+_CLICKHOUSE = Dialect.get_or_raise("clickhouse")
 
 # sqlglot warns on stderr when it falls back to a generic Command (``SHOW ...``); we handle those.
 _sqlglot_log = logging.getLogger("sqlglot")
@@ -113,25 +116,32 @@ class Translation:
     #: Name of an extra result column holding the row count before LIMIT (JSON formats print
     #: ``rows_before_limit_at_least``); the session removes it from the result.
     rows_before_limit_column: str | None = None
+    #: The statement's SETTINGS the session honours (``sqlbridge.limits.LIMIT_SETTINGS``), as
+    #: written: ``max_execution_time``, ``max_result_rows``...
+    settings: dict[str, str] = field(default_factory=dict)
 
 
 ROWS_BEFORE_LIMIT = "__asl_rows_before_limit"
 
 
-def translate(text: str, dialect: str = "clickhouse", *, count_before_limit: bool = False
-              ) -> Translation:
+def translate(text: str, dialect: str = "clickhouse", *, count_before_limit: bool = False,
+              tokens: Sequence[Token] | None = None) -> Translation:
     """Translate one statement (no ``;`` inside, see ``split``).
 
     ``count_before_limit`` asks for the number of rows the query had before its LIMIT, as an
-    extra column (ClickHouse dialect, plain ``SELECT ... LIMIT`` only).
+    extra column (ClickHouse dialect, plain ``SELECT ... LIMIT`` only). ``tokens`` are
+    ``text``'s own (``split.Piece.tokens``): given, the text is not tokenised again.
     """
     if dialect not in DIALECTS:
         raise ValueError(f"dialect must be one of {DIALECTS}, not {dialect!r}")
-    text, vertical = strip_backslash_g(text, dialect)
+    toks = list(tokens) if tokens is not None else tokenize(text, dialect)
+    text, vertical = strip_backslash_g(text, dialect, toks)
+    if vertical:
+        toks = toks[:-2]
     if dialect == "clickhouse":
-        t = _translate_clickhouse(text, count_before_limit=count_before_limit)
+        t = _translate_clickhouse(text, count_before_limit=count_before_limit, tokens=toks)
     else:
-        t = _translate_duckdb(text)
+        t = _translate_duckdb(text, toks)
     if vertical:
         t.format = "Vertical"
     return t
@@ -176,9 +186,12 @@ def _safe_tokens(text: str) -> list:
         return []
 
 
-def _parse(text: str) -> exp.Expression:
+def _parse(text: str, tokens: list[Token] | None = None) -> exp.Expression:
     try:
-        trees = [t for t in sqlglot.parse(text, read="clickhouse") if t is not None]
+        if tokens is None:
+            trees = [t for t in sqlglot.parse(text, read="clickhouse") if t is not None]
+        else:  # what sqlglot.parse does after tokenising
+            trees = [t for t in _CLICKHOUSE.parser().parse(tokens, text) if t is not None]
     except ParseError as e:
         raise _syntax_error(text, e) from None
     except TokenError as e:
@@ -194,10 +207,10 @@ _QUERY_WORDS = {"SELECT", "WITH", "DESCRIBE", "DESC", "SHOW", "EXPLAIN", "FROM",
                 "EXISTS"}
 
 
-def _refuse_by_first_word(text: str) -> None:
+def _refuse_by_first_word(text: str, tokens: list[Token] | None = None) -> None:
     """``INSTALL x``, ``SYSTEM ...``: statements sqlglot's ClickHouse parser would misread (as
     an alias, say) are told apart by their first word, before parsing."""
-    tokens = _safe_tokens(text)
+    tokens = _safe_tokens(text) if tokens is None else tokens
     if not tokens:
         return
     for a, b in zip(tokens, tokens[1:], strict=False):
@@ -219,12 +232,13 @@ def _refuse_by_first_word(text: str) -> None:
 _OTHER_STATEMENTS = {"CHECK", "EXISTS", "SET", "KILL", "WATCH", "UNDROP", "PARALLEL"}
 
 
-def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Translation:
+def _translate_clickhouse(text: str, *, count_before_limit: bool = False,
+                          tokens: list[Token] | None = None) -> Translation:
     exists = _exists(text.strip().rstrip(";"))
     if exists is not None:
         return exists
-    _refuse_by_first_word(text)
-    tree = _parse(text)
+    _refuse_by_first_word(text, tokens)
+    tree = _parse(text, tokens)
     for kind, word in _WRITES.items():
         if isinstance(tree, kind):
             raise refuse(word)
@@ -238,7 +252,7 @@ def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Tra
 
     fmt = tree.args.get("format")
     tree.set("format", None)
-    _check_settings(tree.args.get("settings") or [])
+    limits = _check_settings(tree.args.get("settings") or [])
     tree.set("settings", None)
     _refuse_unsupported(tree)
     tables = _rewrite_tables(tree)
@@ -271,6 +285,7 @@ def _translate_clickhouse(text: str, *, count_before_limit: bool = False) -> Tra
         nullable=frozenset(nullable),
         booleans_as_uint8=True,
         rows_before_limit_column=counter,
+        settings=limits,
     )
 
 
@@ -304,15 +319,21 @@ _HARMLESS_SETTINGS = {
 }
 
 
-def _check_settings(settings: list[exp.Expression]) -> None:
+def _check_settings(settings: list[exp.Expression]) -> dict[str, str]:
     """A ``SETTINGS`` clause is accepted only when dropping it leaves the answer ClickHouse's:
     ``session_timezone``, ``limit``, ``join_use_nulls``... would change it and cannot be honoured
     per statement here (the session's configuration is locked), so they are refused, not ignored.
+    The limits the session honours (``LIMIT_SETTINGS``) are returned, their values as written.
     """
+    limits: dict[str, str] = {}
     for setting in settings:
         name = setting.this.name if isinstance(setting, exp.EQ) else setting.name
         value = setting.expression if isinstance(setting, exp.EQ) else None
         lowered = name.lower()
+        if lowered in LIMIT_SETTINGS:
+            limits[lowered] = (value.this if isinstance(value, exp.Literal)
+                               else value.sql(dialect="clickhouse") if value is not None else "")
+            continue
         if lowered == "output_format_pretty_color" and value is not None and \
                 value.name.lower() not in ("0", "false", "auto"):
             raise NotImplemented_("SETTINGS output_format_pretty_color: colours are not "
@@ -326,6 +347,7 @@ def _check_settings(settings: list[exp.Expression]) -> None:
         # NOT_IMPLEMENTED, not UNKNOWN_SETTING: the setting is ClickHouse's, and is real.
         raise NotImplemented_(f"SETTINGS {name} is not supported here (dropping it could "
                               "change the answer); remove it from the query")
+    return limits
 
 
 def _refuse_unsupported(tree: exp.Expression) -> None:
@@ -656,8 +678,9 @@ def _describe(tree: exp.Describe) -> Translation:
 _FORMAT_FOLLOWERS = {"LIMIT", "OFFSET", "SETTINGS"}
 
 
-def _translate_duckdb(text: str) -> Translation:
-    tokens = tokenize(text, "duckdb")
+def _translate_duckdb(text: str, tokens: list[Token] | None = None) -> Translation:
+    if tokens is None:
+        tokens = tokenize(text, "duckdb")
     edits: list[tuple[int, int, str]] = []  # (start, end_exclusive, replacement)
     tables: set[str] = set()
     fmt = None

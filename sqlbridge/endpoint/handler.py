@@ -31,16 +31,27 @@ connection and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import logging
+import select
+import socket
+import threading
 import urllib.parse
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlbridge.endpoint.auth import CHALLENGE, RequiredPassword, authenticate
 from sqlbridge.endpoint.sessions import Sessions
 from sqlbridge.endpoint.statuses import content_type, http_status
-from sqlbridge.errors import BadArguments, NotImplemented_, QueryError, SyntaxError_
+from sqlbridge.errors import (
+    BadArguments,
+    NotImplemented_,
+    QueryError,
+    SyntaxError_,
+    TooManySimultaneousQueries,
+)
 
 __all__ = ["Endpoint", "Handler", "MAX_QUERY_SIZE", "IDLE_TIMEOUT"]
 
@@ -104,20 +115,22 @@ def _error_answer(error: QueryError, close: bool = False) -> _Answer:
 
 
 class Endpoint:
-    """What the handler calls: authentication and running one query."""
+    """What the handler calls: authentication and running one query, under the server's limits
+    (``max_concurrent_queries`` at once; each statement's limits are the session's)."""
 
-    def __init__(self, sessions: Sessions, token: str | None) -> None:
+    def __init__(self, sessions: Sessions, token: str | None,
+                 max_concurrent_queries: int = 0) -> None:
         self.sessions = sessions
         self._token = token.encode() if token is not None else None
+        self.max_concurrent_queries = max_concurrent_queries
+        self._running = 0
+        self._running_lock = threading.Lock()
 
     def authenticate(self, headers: Any) -> None:
         authenticate(headers, self._token)
 
-    def query(self, text: str, params: list[tuple[str, str]], headers: Any) -> _Answer:
-        from sqlbridge.formats import canonical_format
-        from sqlbridge.params import substitute
-        from sqlbridge.split import split_statements
-
+    def query(self, text: str, params: list[tuple[str, str]], headers: Any,
+              alive: Callable[[], bool] | None = None) -> _Answer:
         default_format = headers.get("X-ClickHouse-Format") or None
         query_id = headers.get("X-ClickHouse-Query-Id") or None
         values: dict[str, str] = {}
@@ -131,30 +144,47 @@ class Endpoint:
                 query_id = query_id or value or None
             elif key and key not in _RESERVED:
                 settings.setdefault(key, value)
-        dialect, time_zone = self._settings(settings)
-        with self.sessions.use(dialect, time_zone) as db:
-            pieces = split_statements(text, db.dialect)
+        dialect, time_zone, limits = self._settings(settings)
+        with self._slot(), self.sessions.use(dialect, time_zone) as db:
+            pieces = db.split(text)
             if not pieces:
                 raise SyntaxError_("Empty query")
             if len(pieces) > 1:
                 raise SyntaxError_(_multi_statements(text, pieces))
-            sql = substitute(pieces[0].text, values, db.dialect)
-            fmt = canonical_format(db.translate(sql).format or default_format or "TabSeparated")
-            out = db.run(sql, format=fmt)
-            zone = db.time_zone
+            answer = db.execute(pieces[0], params=values,
+                                format=default_format or "TabSeparated", settings=limits,
+                                alive=alive)
+        out = answer.render()
         body = out.encode() if isinstance(out, str) else out
+        fmt = answer.format or "TabSeparated"
         return _Answer(200, body, {
             "Content-Type": content_type(fmt),
             "X-ClickHouse-Format": fmt,
-            "X-ClickHouse-Timezone": zone,
+            "X-ClickHouse-Timezone": answer.time_zone,
             "X-ClickHouse-Query-Id": query_id or str(uuid.uuid4()),
         })
 
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        with self._running_lock:
+            if self.max_concurrent_queries and self._running >= self.max_concurrent_queries:
+                raise TooManySimultaneousQueries(
+                    f"Too many simultaneous queries. Maximum: {self.max_concurrent_queries} "
+                    "(the server's max_concurrent_queries; retry when one has finished)")
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._running_lock:
+                self._running -= 1
+
     @staticmethod
-    def _settings(settings: dict[str, str]) -> tuple[str | None, str | None]:
+    def _settings(settings: dict[str, str]) -> tuple[str | None, str | None, dict[str, str]]:
+        from sqlbridge.limits import LIMIT_SETTINGS, Limits
         from sqlbridge.translate import DIALECTS
 
         dialect = time_zone = None
+        limits: dict[str, str] = {}
         for name, value in settings.items():
             if name == "session_timezone":
                 time_zone = value or None  # '' is the server's zone, as in ClickHouse
@@ -163,6 +193,8 @@ class Endpoint:
                     raise BadArguments(f"Unexpected value of Dialect: '{value}'. Must be one of "
                                        f"{list(DIALECTS)!r}")
                 dialect = value
+            elif name in LIMIT_SETTINGS:
+                limits[name] = value
             elif name == "output_format_pretty_color" and value.lower() not in (
                     "0", "false", "auto"):
                 raise NotImplemented_("Setting output_format_pretty_color: colours are not "
@@ -170,7 +202,8 @@ class Endpoint:
             elif not _harmless(name):
                 raise NotImplemented_(f"Setting {name} is not supported here (ignoring it could "
                                       "change the answer); remove it from the URL")
-        return dialect, time_zone
+        Limits().with_settings(limits)  # a bad value is refused before a session is opened
+        return dialect, time_zone, limits
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -233,12 +266,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                    "body)") from None
             if len(text.encode()) > MAX_QUERY_SIZE:
                 raise SyntaxError_(_too_large(len(text.encode())))
-            return endpoint.query(text, params, self.headers)
+            return endpoint.query(text, params, self.headers, alive=self._client_waits)
         except QueryError as e:
             return _error_answer(e)
         except Exception as e:  # a bug, or a loader failing in an unforeseen way: one answer
             log.exception("asl HTTP endpoint: unexpected error")
             return _error_answer(StdException(f"{type(e).__name__}: {e}"))
+
+    def _client_waits(self) -> bool:
+        """False once the client has closed its end (polled while its statement runs; bytes
+        of a next, pipelined request still mean it waits)."""
+        return _still_connected(self.connection)
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -335,6 +373,18 @@ def _multi_statements(text: str, pieces: list) -> str:
     return (f"Syntax error (Multi-statements are not allowed): failed at position {position} "
             f"(end of query): {' '.join(text[position - 1:position + 39].split())}. Send one "
             "statement per request (asl sql --connect sends a script's statements one by one)")
+
+
+def _still_connected(sock: socket.socket) -> bool:
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return True
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 class _Malformed(Exception):

@@ -13,7 +13,8 @@ loader is followed.
 *One session per loader.* A session is a DuckDB database with the catalog set up (~30 ms to
 build); cells reuse it. Sessions are keyed by loader, dialect and time zone (the zone is
 DuckDB's global setting, locked after setup, so another zone needs another session) and the
-least recently used is closed past ``MAX_SESSIONS``: a notebook that rebuilds its loader ten
+least recently used is closed past ``MAX_SESSIONS`` (``sqlbridge.sessions.SessionCache``, the
+cache the HTTP endpoint uses too): a notebook that rebuilds its loader ten
 times does not keep ten databases. A session holds its loader, so nothing weaker than that
 bound would ever free one. Remote endpoints keep one kept-alive connection per URL and token.
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
     from sqlbridge.endpoint.client import Client
     from sqlbridge.session import Session
+    from sqlbridge.source import JobSource
+    from sqlbridge.split import Piece
 
 __all__ = ["Local", "Remote", "Connections", "target", "lookup", "find_loader", "MAX_SESSIONS",
            "ARROW_STREAM_MAGIC"]
@@ -56,18 +58,15 @@ class Local:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def statements(self, text: str) -> list[str]:
-        return self.session.statements(text)
+    def statements(self, text: str) -> list[Piece]:
+        return self.session.split(text)
 
-    def execute(self, statement: str, fmt: str | None, params: Mapping[str, str],
+    def execute(self, statement: Piece, fmt: str | None, params: Mapping[str, str],
                 ) -> Result | str | bytes:
-        from sqlbridge.params import substitute
-
-        db = self.session
-        sql = substitute(statement, params, db.dialect)
-        if fmt is None and db.translate(sql).format is None:  # translations are cached
-            return Result(db.query(sql), statement=statement, time_zone=db.time_zone)
-        return db.run(sql, format=fmt)
+        answer = self.session.execute(statement, params=params, format=fmt)
+        if answer.format is None:  # neither --format nor a FORMAT clause: a table to show
+            return Result(answer.table, statement=statement.text, time_zone=answer.time_zone)
+        return answer.render()
 
 
 class Remote:
@@ -121,29 +120,20 @@ class Connections:
     """Sessions (LRU, at most ``MAX_SESSIONS``), remote clients, and ``%asl_connect``'s choice."""
 
     def __init__(self) -> None:
-        self._sessions: OrderedDict[tuple[int, str, str | None], Session] = OrderedDict()
+        from sqlbridge.sessions import SessionCache
+
+        self.sessions = SessionCache(MAX_SESSIONS)
         self._remotes: dict[tuple[str, str | None], Client] = {}
         #: ``("loader", NAME)`` or ``("connect", URL, TOKEN)`` from ``%asl_connect``, or None.
         self.default: tuple[str, ...] | None = None
 
-    def session(self, loader: Any, dialect: str, time_zone: str | None) -> Session:
-        key = (id(loader), dialect, time_zone)
-        db = self._sessions.get(key)
-        if db is not None and db.loader is loader:
-            self._sessions.move_to_end(key)
-            return db
-        if db is not None:  # the loader it was for is gone and its id() reused
-            db.close()
-        import sqlbridge
+    def session(self, loader: JobSource, dialect: str, time_zone: str | None) -> Session:
+        from sqlbridge.errors import UnknownTimeZone
 
         try:
-            db = sqlbridge.connect(loader, dialect=dialect, time_zone=time_zone)
-        except ValueError as e:  # an unknown time zone; the session says which to use
-            raise usage(f"--time-zone: {e}") from None
-        self._sessions[key] = db
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.popitem(last=False)[1].close()
-        return db
+            return self.sessions.get(loader, dialect, time_zone)
+        except UnknownTimeZone as e:  # the session says which names work
+            raise usage(f"--time-zone: {e.message}") from None
 
     def remote(self, url: str, token: str | None) -> Client:
         from sqlbridge.endpoint.client import Client
@@ -157,12 +147,13 @@ class Connections:
         return self._remotes[key]
 
     def close(self) -> None:
-        for db in self._sessions.values():
-            db.close()
+        self.sessions.close()
         for remote in self._remotes.values():
             remote.close()
-        self._sessions.clear()
         self._remotes.clear()
+        from sqlbridge.sessions import SessionCache
+
+        self.sessions = SessionCache(MAX_SESSIONS)  # usable again, as before
 
 
 def lookup(name: str, namespace: Mapping[str, Any], what: str = "--loader") -> Any:

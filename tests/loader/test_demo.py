@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from cli.scenario import (
+from loader import AsyncLoader, LoadStatus
+from loader.demo import (
     BACKGROUND_LOAD,
     BACKGROUND_STARTUP,
     FOREGROUND,
@@ -15,7 +16,6 @@ from cli.scenario import (
     plan,
     server_pools,
 )
-from loader import AsyncLoader, LoadStatus
 
 
 @pytest.fixture

@@ -438,8 +438,8 @@ def test_sessions_per_time_zone_are_bounded(server):
     sessions = server._sessions
     for zone in zones:
         assert request(server, query="SELECT 1", session_timezone=zone).text == "1\n"
-    assert len(sessions._open) <= 8
-    assert sessions.default_key in sessions._open
+    assert len(sessions.open_keys()) <= 8
+    assert sessions.default_key in sessions.open_keys()
 
 
 # -- concurrency -----------------------------------------------------------------------------
