@@ -16,7 +16,7 @@ import json
 from xml.sax.saxutils import escape
 
 from .model import Timeline
-from .svg import caption, to_svg
+from .svg import to_svg
 from .trace import row_json
 
 __all__ = ["to_html"]
@@ -152,7 +152,7 @@ def to_html(timeline: Timeline, *, title: str | None = None, width: int | None =
         f" &middot; hover a bar for its job, click to pin its row</div>\n"
         f"<div id=\"asl-chart\">{svg}</div>\n"
         "<div id=\"asl-tip\"></div>\n"
-        f"<div id=\"asl-row\">{escape(caption(timeline))}</div>\n"
+        "<div id=\"asl-row\">Click a bar to see its job's row here.</div>\n"
         f"<script type=\"application/json\" id=\"asl-data\">{_script_json(data)}</script>\n"
         f"<script>{_SCRIPT}</script>\n</body></html>\n"
     )
