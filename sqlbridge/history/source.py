@@ -40,6 +40,10 @@ QUALIFY row_number() OVER (PARTITION BY loader_instance, job_id
 ORDER BY job, job_id
 """
 
+_WORKER_COLUMNS = """, "worker", "thread_id",
+    CASE WHEN type = 'JobInterrupted' THEN reason END AS "interrupted"
+"""
+
 _LATEST_INSTANCE = """
 SELECT loader_instance FROM (
     SELECT loader_instance, started AS t FROM {processes}
@@ -59,7 +63,10 @@ class HistorySource:
         #: The instance ``latest_only`` chose at the last snapshot (for messages).
         self.instance: str | None = None
 
-    def snapshot(self) -> pa.Table:
+    def snapshot(self, with_worker: bool = False) -> pa.Table:
+        """The last known state of each job; ``with_worker`` adds ``worker`` and ``thread_id``
+        (as ``loader.snapshot(with_worker=True)``) and ``interrupted``, the reason of an
+        interrupted job (NULL for the others), for ``asl timeline``."""
         from loader.snapshot import SCHEMA
 
         con = duckdb.connect(":memory:")
@@ -74,13 +81,19 @@ class HistorySource:
                 if self.instance is not None:
                     where = f"WHERE loader_instance = '{self.instance}'"
             columns = ", ".join(f'"{c}"' for c in _JOB_COLUMNS)
+            if with_worker:
+                columns += _WORKER_COLUMNS
             table = con.sql(_LAST_STATE.format(columns=columns, log=log,
                                                where=where)).to_arrow_table()
         finally:
             con.close()
         status = table.column("status").combine_chunks().dictionary_encode()
         table = table.set_column(4, "status", status.cast(SCHEMA.field("status").type))
-        return table.cast(SCHEMA)
+        if not with_worker:
+            return table.cast(SCHEMA)
+        extra = pa.schema([pa.field("worker", pa.uint32()), pa.field("thread_id", pa.uint64()),
+                           pa.field("interrupted", pa.string())])
+        return table.cast(pa.schema([*SCHEMA, *extra]))
 
     def pool_snapshot(self) -> pa.Table:
         from loader.snapshot import POOLS_SCHEMA

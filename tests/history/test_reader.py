@@ -282,3 +282,15 @@ def test_a_file_deleted_after_the_listing_asks_for_a_retry(tmp_path: Path) -> No
     assert tables.recover(e.value)
     tables.begin(con)
     assert con.sql(f"SELECT count(*) FROM {LOG}").fetchall() == [(0,)]
+
+
+def test_with_worker_adds_the_lane_and_why_a_job_was_interrupted(tmp_path: Path) -> None:
+    root = make_history(tmp_path / "h")
+    write_segment(root, job_rows(1, worker=3) + job_rows(2, finished=False, worker=1), 1, 1)
+    write_process(root, heartbeat=T0 + dt.timedelta(seconds=4))
+    snap = HistorySource(root).snapshot(with_worker=True)
+    assert snap.schema.names[-3:] == ["worker", "thread_id", "interrupted"]
+    rows = snap.select(["job_id", "worker", "elapsed", "interrupted"]).to_pylist()
+    assert rows[0] == {"job_id": 1, "worker": 3, "elapsed": 1.0, "interrupted": None}
+    assert rows[1]["worker"] == 1 and rows[1]["elapsed"] == pytest.approx(2.5)
+    assert rows[1]["interrupted"].startswith("process 4242 on elsewhere stopped")
