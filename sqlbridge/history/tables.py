@@ -336,3 +336,24 @@ def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else "unreadable"
     return re.sub(r"\s+", " ", line)[:300]
 
+
+
+def catalog_tables(jobs: Any) -> list[Any]:
+    """The history tables as ``sqlbridge.catalog.SystemTable`` entries; ``jobs`` is the
+    ``system.asynchronous_loader`` entry, whose column descriptions the log columns share.
+
+    Called by ``catalog`` while it is being built, hence the late import: ``Column`` and
+    ``SystemTable`` exist by then.
+    """
+    from sqlbridge.catalog import Column, SystemTable
+
+    shared = {c.name: c.description for c in jobs.columns}
+    out = []
+    for t in TABLES.values():
+        columns = tuple(Column(name, ch, t.descriptions.get(name) or shared.get(name, ""))
+                        for name, ch in t.clickhouse_types.items())
+        # No loader has this method: a session without a history shows the tables empty.
+        out.append(SystemTable(name=t.name, columns=columns, arrow_schema=t.schema,
+                               description=t.description, source_method="asl_history_table",
+                               casts=t.casts))
+    return out
