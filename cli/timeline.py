@@ -6,9 +6,7 @@ notebooks).  The filters are ``asl graph``'s, plus a time window.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
 
 import click
 from click.core import ParameterSource
@@ -35,7 +33,6 @@ pool; a purple triangle where a job's pool was raised while it ran (a boost); th
 
 _FORMATS = ("svg", "html", "json")
 _EXTENSIONS = {".svg": "svg", ".html": "html", ".htm": "html", ".json": "json"}
-_SECONDS = re.compile(r"^\+?(\d+(?:\.\d*)?|\.\d+)\s*s?$")
 
 
 @click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,24 +83,20 @@ def timeline(ctx: click.Context, output: str | None, format_name: str | None, jo
             + ": the formats are svg, html and json (a Chrome trace); use one of those "
             "extensions, or choose the format with -f", ctx, param_hint="'-o' / '--output'")
     fmt = (format_name or _format_of(output) or "svg").lower()
-    window = [_parse_when(ctx, name, value) for name, value in (("--since", since),
-                                                                  ("--until", until))]
+    for name, value in (("--since", since), ("--until", until)):
+        _check_when(ctx, name, value)  # before the start-up, not after
     if output is not None:
         _check_writable(ctx, output)  # before the start-up, not after
     from sqlbridge.timeline import build_timeline
-    from sqlbridge.timeline.model import start_of
     from sqlbridge.timeline.sources import timeline_table
 
     with open_source(source) as src:
         table = timeline_table(src)
-    t0 = start_of(table) or 0
-    since_us, until_us = (None if w is None else (t0 + w[1] if w[0] == "offset" else w[1])
-                          for w in window)
     try:
         tl = build_timeline(
             table, job=job, direction=direction, depth=depth,
             database=list(databases) or None, status=[s.upper() for s in statuses] or None,
-            since=since_us, until=until_us)
+            since=since, until=until)
     except LookupError as e:
         raise click.BadParameter(str(e).strip("'\""), param_hint="'--job'") from None
     except ValueError as e:
@@ -147,25 +140,13 @@ def _render(tl: object, fmt: str, *, title: str, width: int, legend: bool) -> st
     return to_trace(tl, title=title)  # type: ignore[arg-type]
 
 
-def _parse_when(ctx: click.Context, name: str, value: str | None) -> tuple[str, int] | None:
-    """``("offset", us)`` for seconds since t0, ``("at", us)`` for a time, or None."""
-    if value is None:
-        return None
-    text = value.strip()
-    m = _SECONDS.match(text)
-    if m:
-        return "offset", int(round(float(m.group(1)) * 1e6))
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is neither seconds since the first job was scheduled (0.5) nor a time "
-            "(2026-12-02 14:00:01.5)", ctx, param_hint=f"'{name}'") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    from sqlbridge.timeline.model import to_us
+def _check_when(ctx: click.Context, name: str, value: str | None) -> None:
+    from sqlbridge.timeline.model import parse_when
 
-    return "at", int(to_us(when) or 0)
+    try:
+        parse_when(value, 0)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param_hint=f"'{name}'") from None
 
 
 def _check_writable(ctx: click.Context, path: str) -> None:

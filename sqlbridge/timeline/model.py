@@ -14,6 +14,7 @@ show times relative to it, so two pictures of one start-up share their axis.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,14 +23,34 @@ import pyarrow as pa
 
 from sqlbridge.graph import select_jobs
 
-__all__ = ["Bar", "Lane", "PoolGroup", "Timeline", "build_timeline", "start_of", "to_us",
-           "REQUIRED"]
+__all__ = ["Bar", "Lane", "PoolGroup", "Timeline", "build_timeline", "parse_when", "start_of",
+           "to_us", "REQUIRED"]
 
 #: The columns a timeline cannot do without.
 REQUIRED = ("job", "job_id", "dependencies", "status", "pool", "execution_pool",
             "schedule_time", "enqueue_time", "start_time", "finish_time", "elapsed")
 #: The filter columns ``sqlbridge.graph.select_jobs`` reads; defaults when a source lacks them.
 _GRAPH_COLUMNS = {"is_blocked": pa.uint8(), "is_ready": pa.uint8(), "is_executing": pa.uint8()}
+
+
+_SECONDS = re.compile(r"^\+?(\d+(?:\.\d*)?|\.\d+)\s*s?$")
+
+
+def parse_when(value: str | dt.datetime | int | None, t0: int) -> int | None:
+    """An instant in microseconds: seconds since ``t0`` (``"0.5"``, ``"+2s"``), a time
+    (``"2026-12-02 14:00:01.5"``, UTC unless it carries an offset), a datetime, or
+    microseconds since the epoch.  Raises ``ValueError`` saying what is accepted."""
+    if value is None or not isinstance(value, str):
+        return to_us(value)
+    text = value.strip()
+    m = _SECONDS.match(text)
+    if m:
+        return t0 + int(round(float(m.group(1)) * 1e6))
+    try:
+        return to_us(dt.datetime.fromisoformat(text))
+    except ValueError:
+        raise ValueError(f"{value!r} is neither seconds since the first job was scheduled "
+                         "(0.5) nor a time (2026-12-02 14:00:01.5)") from None
 
 
 def to_us(value: Any) -> int | None:
@@ -150,13 +171,14 @@ def build_timeline(
     depth: int | None = None,
     database: str | Iterable[str] | None = None,
     status: str | Iterable[str] | None = None,
-    since: dt.datetime | int | None = None,
-    until: dt.datetime | int | None = None,
+    since: str | dt.datetime | int | None = None,
+    until: str | dt.datetime | int | None = None,
     pool_priorities: dict[str, int] | None = None,
 ) -> Timeline:
     """The timeline of ``table``'s jobs; filters as ``sqlbridge.graph.select_jobs`` has them.
 
-    ``since``/``until`` (datetimes, or microseconds since the epoch) cut a time window: jobs
+    ``since``/``until`` (see ``parse_when``: seconds since t0 as text, a time, a datetime,
+    or microseconds since the epoch) cut a time window: jobs
     that ran or waited outside it are left out and bars are clipped to it.  The critical path
     is computed over every job of the table (it is the start-up's), then shown where drawn.
     Raises ``LookupError`` for an unknown job and ``ValueError`` for a bad argument.
@@ -170,7 +192,8 @@ def build_timeline(
     prio.update(pool_priorities or {})
     has_worker = "worker" in columns
     now = _now_of(rows)
-    since_us, until_us = to_us(since), to_us(until)
+    t0 = start_of(table) or now
+    since_us, until_us = parse_when(since, t0), parse_when(until, t0)
     if since_us is not None and until_us is not None and since_us >= until_us:
         raise ValueError("the time window is empty: --since must be before --until")
 
@@ -241,7 +264,6 @@ def build_timeline(
     if packed:
         notes.append(f"lanes of {', '.join(packed)} packed by time: the source records no "
                      "worker (record one with loader.snapshot(with_worker=True) or a history)")
-    t0 = start_of(table) or now
     # The whole start-up from t0, or the selection's own span when a filter cut it.
     firsts = [b.enqueue if b.enqueue is not None else b.start for b in bars]
     lo = min(firsts + ([] if sel.notes and firsts else [t0]))

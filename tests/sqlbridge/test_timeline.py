@@ -237,3 +237,15 @@ def test_a_table_of_several_runs_is_refused():
     jobs = table([Spec(1, "a", "BackgroundLoad", enqueue=0, start=0, finish=1, worker=0)])
     with pytest.raises(ValueError, match="job_id twice"):
         build_timeline(pa.concat_tables([jobs, jobs]))
+
+
+def test_a_window_in_seconds_since_t0_or_as_a_time(jobs):
+    from sqlbridge.timeline.model import parse_when
+
+    assert parse_when("0.5", 1_000) == parse_when("+0.5s", 1_000) == 501_000
+    assert parse_when("2026-12-02 14:00:01.5", 0) == to_us(at(1_500_000))
+    assert parse_when("2026-12-02 15:00:01.5+01:00", 0) == to_us(at(1_500_000))
+    with pytest.raises(ValueError, match="neither seconds"):
+        parse_when("soon", 0)
+    tl = build_timeline(jobs, since="0.02", until="2026-12-02 14:00:00.04")
+    assert (tl.start - tl.t0, tl.end - tl.t0) == (20_000, 40_000)
