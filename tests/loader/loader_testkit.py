@@ -8,12 +8,18 @@ Nothing here sleeps for correctness: waits are bounded (``TIMEOUT``) and polls a
 
 from __future__ import annotations
 
+import contextlib
 import random
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
 from loader import AsyncLoader, LoadJob, LoadTask, Pool
+
+#: Bound for waits that are expected to time out while a bug is present.
+SHORT = 3.0
 
 #: Upper bound for any single wait in a test.  Reaching it means a bug, never slowness.
 TIMEOUT = 30.0
@@ -190,3 +196,65 @@ def job_row(loader: AsyncLoader, job: LoadJob) -> dict:
     rows = [row for row in loader.snapshot().to_pylist() if row["job_id"] == job.job_id]
     assert len(rows) == 1, f"expected one row for {job.name!r}, got {rows}"
     return rows[0]
+
+
+@contextlib.contextmanager
+def swallow_thread_deaths():
+    """Record threads that die of an exception instead of letting the autouse fixture fail
+    the test in teardown: the xfail tests below demonstrate exactly such deaths."""
+    died: list[str] = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: died.append(f"{args.exc_type.__name__}: {args.exc_value}")
+    try:
+        yield died
+    finally:
+        threading.excepthook = previous
+
+
+def shutdown_quietly(loader: AsyncLoader, timeout: float = SHORT) -> bool:
+    """Shut down in a daemon thread; False if it did not return (a leaked worker count)."""
+    thread, _ = run_in_thread(loader.shutdown, name="test-shutdown")
+    thread.join(timeout)
+    return not thread.is_alive()
+
+
+class Interrupted(BaseException):
+    """Stands for KeyboardInterrupt (a real one would abort the pytest session if it escaped)."""
+
+
+@contextlib.contextmanager
+def interrupt_main_when(predicate, what: str):
+    """Deliver a real signal to the main thread (whose handler raises ``Interrupted``) once
+    ``predicate`` holds, as Ctrl-C does to a thread blocked in the loader."""
+    assert threading.current_thread() is threading.main_thread()
+
+    def handler(signum, frame):
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    main = threading.main_thread().ident
+    stop = threading.Event()
+
+    def fire() -> None:
+        wait_until(lambda: predicate() or stop.is_set(), what=what)
+        if not stop.is_set():
+            signal.pthread_kill(main, signal.SIGUSR1)
+
+    thread = threading.Thread(target=fire, name="test-interrupter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(TIMEOUT)
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def main_is_in(function: str) -> bool:
+    """Is the main thread currently inside a call of ``function`` (by code name)?"""
+    frame = sys._current_frames().get(threading.main_thread().ident)
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return True
+        frame = frame.f_back
+    return False

@@ -471,3 +471,105 @@ def test_job_failing_with_a_loader_error_nests_its_code(make_loader):
     assert z.exception.message == (
         f"Load job 'z' failed: Code: 722. Waited job failed: {x_text}. (ASYNC_LOAD_WAIT_FAILED)"
     )
+
+
+def test_a_policy_returning_a_non_exception_cancels_its_job(make_loader):
+    """Regression (fixed in 769dd82); the bug was: a dependency_failure policy that
+    returns a non-exception (e.g. a message string) is stored as the job's 'exception'; wait()
+    then raises TypeError ('exception causes must derive from BaseException') instead of
+    AsyncLoadWaitFailed and the table shows 'str: ...'. It should be treated like a policy
+    that raised.
+    """
+    loader = make_loader(1, paused=False)
+
+    def fail(loader, job):
+        raise ValueError("boom")
+
+    root = LoadJob(fail, name="root")
+    child = LoadJob(
+        noop, name="child", dependencies=[root], dependency_failure=lambda job, dep: "nope"
+    )
+    loader.schedule(child)
+    with pytest.raises(AsyncLoadWaitFailed):
+        loader.wait(child, timeout=TIMEOUT)
+    assert isinstance(child.exception, BaseException)
+
+
+def test_policy_raising_mid_cascade_cancels_and_the_cascade_goes_on(make_loader):
+    loader = make_loader(1, paused=False)
+
+    def fail(loader, job):
+        raise ValueError("boom")
+
+    def broken_policy(job, dep):
+        raise KeyError("policy bug")
+
+    root = LoadJob(fail, name="root")
+    mid = LoadJob(noop, name="mid", dependencies=[root], dependency_failure=broken_policy)
+    leaf = LoadJob(noop, name="leaf", dependencies=[mid])
+    ignored = LoadJob(
+        noop, name="ignored", dependencies=[mid], dependency_failure=ignore_dependency_failure
+    )
+    loader.schedule([leaf, ignored])
+    loader.wait_all(timeout=TIMEOUT)
+    assert root.status == LoadStatus.FAILED
+    assert mid.status == LoadStatus.CANCELED
+    assert "dependency_failure policy raised KeyError" in str(mid.exception)
+    assert leaf.status == LoadStatus.CANCELED
+    assert ignored.status == LoadStatus.OK
+    assert loader.scheduled_job_count() == 0
+
+
+def test_status_is_published_only_with_its_exception(make_loader):
+    """Regression (fixed in 769dd82); the bug was: _mark_finished publishes the status
+    (FAILED/CANCELED) before the exception; job.status and job.exception are read without the
+    lock, so another thread can see status FAILED with exception None (ClickHouse reads both
+    under the job mutex).
+    """
+    seen = Recorder()
+
+    class ObservedJob(LoadJob):
+        """Observes, at the instant the engine stores the error, what a reader sees."""
+
+        __slots__ = ("_stored_error",)
+
+        @property
+        def _error(self):
+            return getattr(self, "_stored_error", None)
+
+        @_error.setter
+        def _error(self, value):
+            if value is not None:
+                seen.add((self.status, self.exception))
+            self._stored_error = value
+
+    loader = make_loader(1, paused=False)
+
+    def fail(loader, job):
+        raise ValueError("boom")
+
+    job = ObservedJob(fail, name="fails")
+    loader.schedule(job)
+    with pytest.raises(AsyncLoadWaitFailed):
+        loader.wait(job, timeout=TIMEOUT)
+    assert seen.snapshot(), "the observer was not called"
+    for status, exception in seen.snapshot():
+        # A reader at this instant must not see a finished status without its exception.
+        assert status == LoadStatus.PENDING or exception is not None, (status, exception)
+
+
+def test_job_failing_with_keyboard_interrupt_fails_only_itself(make_loader):
+    loader = make_loader(1, paused=False)
+
+    def interrupted(loader, job):
+        raise KeyboardInterrupt
+
+    job = LoadJob(interrupted, name="ki")
+    after = LoadJob(
+        noop, name="after", dependencies=[job], dependency_failure=ignore_dependency_failure
+    )
+    loader.schedule(after)
+    loader.wait(after, timeout=TIMEOUT)
+    assert job.status == LoadStatus.FAILED
+    assert isinstance(job.exception, AsyncLoadFailed)
+    assert isinstance(job.exception.__cause__, KeyboardInterrupt)

@@ -10,12 +10,13 @@ the priority gate under load (many pools, many threads, random DAGs).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 
 from loader_testkit import TIMEOUT, Recorder, job_row, noop, schedule_task, wait_until
 
-from loader import LoadJob, LoadStatus, LoadTask, prioritize_load
+from loader import LoadJob, LoadStatus, LoadTask, LogicalError, prioritize_load
 
 TEN_POOLS = [(1, -priority) for priority in range(10)]  # PoolN has priority -N
 
@@ -580,3 +581,92 @@ def test_ready_queue_is_fifo_by_readiness(make_loader):
     loader.unpause()
     loader.wait_all(timeout=TIMEOUT)
     assert order.snapshot() == [job.name for job in jobs] + ["later"]
+
+
+def test_prioritize_through_a_foreign_dependency_leaves_other_jobs_alone(make_loader):
+    """Regression (fixed in 769dd82); the bug was: prioritize() of an unscheduled job
+    recurses into a dependency that is scheduled in ANOTHER loader and uses that job's slot as
+    an index into THIS loader's columns: it raises an unrelated job of this loader to the new
+    pool (and could move its ready-queue entry); wait_load(..., pool=...) does this before
+    schedule() raises.
+    """
+    pools = ((1, -1), (1, 0))
+    mine = make_loader(*pools)
+    other = make_loader(*pools)
+    victim = LoadJob(noop, name="victim", pool=1)
+    mine.schedule(victim)  # slot 0 here
+    foreign = LoadJob(noop, name="foreign", pool=1)
+    other.schedule(foreign)  # slot 0 there
+    unscheduled = LoadJob(noop, name="unscheduled", pool=1, dependencies=[foreign])
+    with contextlib.suppress(LogicalError):
+        mine.prioritize(unscheduled, 0)
+    assert victim.pool_id == 1, "a job unrelated to the prioritized one changed pool"
+    assert foreign.pool_id == 1 or foreign.pool_id == 0  # either refused or raised in its own
+
+
+def test_no_lower_priority_job_starts_while_a_higher_one_is_ready(make_loader, syncs):
+    """Prioritizing a ready job while a low-priority job runs: the next low-priority job does
+    not start until the high-priority pool is idle; the moved job keeps its seqno."""
+    loader = make_loader((1, -1), (1, 0))
+    order = Recorder()
+    gate = syncs.event()
+
+    def blocker(loader, job):
+        order.add(job.name)
+        gate.wait(TIMEOUT)
+
+    def record(loader, job):
+        order.add(job.name)
+
+    low_running = LoadJob(blocker, name="low_running", pool=1)
+    low_next = LoadJob(record, name="low_next", pool=1)
+    moved = LoadJob(record, name="moved", pool=1)
+    loader.schedule([low_running, moved, low_next])
+    seqno = {row["job"]: row["ready_seqno"] for row in loader.snapshot().to_pylist()}
+    loader.unpause()
+    wait_until(lambda: order.snapshot() == ["low_running"], what="low_running starts")
+    loader.prioritize(moved, 0)
+    wait_until(lambda: moved.status == LoadStatus.OK, what="moved runs in the high pool")
+    row = {r["job"]: r for r in loader.snapshot().to_pylist()}
+    assert row["moved"]["execution_pool_id"] == 0
+    assert order.snapshot() == ["low_running", "moved"]
+    gate.set()
+    loader.wait_all(timeout=TIMEOUT)
+    assert order.snapshot() == ["low_running", "moved", "low_next"]
+    assert seqno["moved"] is not None
+
+
+def test_inheritance_reaches_every_dependency_scheduled_in_the_same_call(make_loader):
+    """New jobs are linked in pre-order; a diamond whose high-priority root is linked last
+    still raises the shared dependency and its own dependencies."""
+    loader = make_loader((1, 0), (1, 1))
+    e = LoadJob(noop, name="e", pool=1)
+    d = LoadJob(noop, name="d", pool=1, dependencies=[e])
+    low_root = LoadJob(noop, name="low_root", pool=1, dependencies=[d])
+    high_root = LoadJob(noop, name="high_root", pool=0, dependencies=[d])
+    loader.schedule([low_root, high_root])
+    pools = {row["job"]: row["pool_id"] for row in loader.snapshot().to_pylist()}
+    assert pools == {"e": 0, "d": 0, "low_root": 1, "high_root": 0}
+    execution = {row["job"]: row["execution_pool_id"] for row in loader.snapshot().to_pylist()}
+    assert execution == {"e": 1, "d": 1, "low_root": 1, "high_root": 0}
+
+
+def test_ready_job_moved_through_two_pools_runs_once_with_its_seqno(make_loader):
+    loader = make_loader((1, 0), (1, 1), (1, 2))
+    runs = Recorder()
+
+    def record(loader, job):
+        runs.add((job.name, job.execution_pool_id))
+
+    jobs = [LoadJob(record, name=f"j{i}", pool=2) for i in range(3)]
+    loader.schedule(jobs)
+    before = {r["job"]: r["ready_seqno"] for r in loader.snapshot().to_pylist()}
+    loader.prioritize(jobs[1], 1)
+    loader.prioritize(jobs[1], 0)
+    after = {r["job"]: r for r in loader.snapshot().to_pylist()}
+    assert after["j1"]["ready_seqno"] == before["j1"] and after["j1"]["pool_id"] == 0
+    assert [r["is_ready"] for r in after.values()] == [1, 1, 1]
+    assert loader.pool_snapshot().column("ready_jobs").to_pylist() == [1, 0, 2]
+    loader.unpause()
+    loader.wait_all(timeout=TIMEOUT)
+    assert sorted(runs.snapshot()) == [("j0", 2), ("j1", 0), ("j2", 2)]

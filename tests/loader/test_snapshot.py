@@ -6,8 +6,9 @@ import random
 import threading
 
 import pyarrow as pa
+from loader_testkit import Recorder, join_thread, run_in_thread
 
-from loader import AsyncLoader, LoadJob, LoadStatus, Pool
+from loader import AsyncLoader, LoadJob, LoadStatus, LoadTask, Pool
 from loader.snapshot import POOLS_SCHEMA, SCHEMA
 
 TIMEOUT = 30
@@ -239,3 +240,53 @@ def test_cached_names_and_order_follow_new_and_removed_jobs():
                 got = list(zip(table["job"].to_pylist(), table["job_id"].to_pylist(),
                                strict=True))
                 assert got == sorted((job.name, job_id) for job_id, job in jobs.items())
+
+
+def test_snapshot_rows_are_never_self_contradictory_under_churn(make_loader):
+    loader = make_loader(4, (2, 1), paused=False)
+    stop = threading.Event()
+    bad = Recorder()
+
+    def check_rows():
+        while not stop.is_set():
+            for r in loader.snapshot().to_pylist():
+                states = r["is_blocked"] + r["is_ready"] + r["is_executing"]
+                finished = r["status"] != "PENDING"
+                problems = []
+                if finished and (states or r["dependencies_left"] or r["ready_seqno"]):
+                    problems.append("finished job in a pending state")
+                if not finished and states != 1:
+                    problems.append("pending job not in exactly one state")
+                if (r["ready_seqno"] is not None) != bool(r["is_ready"]):
+                    problems.append("ready_seqno vs is_ready")
+                if (r["exception"] is not None) != (r["status"] in ("FAILED", "CANCELED")):
+                    problems.append("exception vs status")
+                if (r["finish_time"] is not None) != finished:
+                    problems.append("finish_time vs status")
+                if (r["start_time"] is None) != (r["elapsed"] == 0):
+                    problems.append("elapsed vs start_time")
+                if r["is_executing"] and r["start_time"] is None:
+                    problems.append("executing without start_time")
+                if problems:
+                    bad.add((problems, r))
+
+    def work(loader, job):
+        if job.name.endswith("7"):
+            raise ValueError("seven")
+
+    thread, outcome = run_in_thread(check_rows, name="test-snapshotter")
+    try:
+        for round_ in range(20):
+            jobs: list[LoadJob] = []
+            for i in range(40):
+                deps = jobs[-3:] if i % 5 else []
+                jobs.append(LoadJob(work, name=f"r{round_}j{i}", dependencies=deps, pool=i % 2))
+            task = LoadTask(loader, jobs)
+            task.schedule()
+            if round_ % 3 == 0:
+                task.remove()
+        loader.wait_all(timeout=TIMEOUT)
+    finally:
+        stop.set()
+        join_thread(thread, outcome)
+    assert not bad.snapshot(), bad.snapshot()[:3]

@@ -12,7 +12,16 @@ from __future__ import annotations
 import threading
 
 import pytest
-from loader_testkit import TIMEOUT, Counter, Recorder, join_thread, noop, run_in_thread, wait_until
+from loader_testkit import (
+    SHORT,
+    TIMEOUT,
+    Counter,
+    Recorder,
+    join_thread,
+    noop,
+    run_in_thread,
+    wait_until,
+)
 
 from loader import (
     AsyncLoadFailed,
@@ -573,3 +582,121 @@ def test_a_job_finishing_while_the_increment_hook_runs_still_gets_its_decrement(
     finish.set()
     assert join_thread(waiter, outcome) == "done"
     assert calls.snapshot() == ["inc", "dec"] and job.waiters_count == 0
+
+
+def test_waiter_hook_does_not_block_the_whole_loader(make_loader, syncs):
+    """Regression; the deviation was: the waiter hooks ran under the loader-wide
+    lock (reference 2.12: under the job's own mutex), so a hook that took a while stalled every
+    other thread's loader call, and a hook that called the loader deadlocked.  They now run
+    outside the loader lock, under the job's own lock."""
+    loader = make_loader(1, paused=False)
+    release = syncs.event()
+    other_call_done = Recorder()
+
+    def hook(job):
+        # While this hook runs, another thread asks the loader something unrelated.
+        thread, outcome = run_in_thread(loader.pool_snapshot, name="test-other-caller")
+        thread.join(1.0)
+        other_call_done.add(not thread.is_alive())
+
+    def run(loader, job):
+        release.wait(TIMEOUT)
+
+    job = LoadJob(run, name="slow", on_waiters_increment=hook)
+    loader.schedule(job)
+    waiter, outcome = run_in_thread(lambda: loader.wait(job, timeout=TIMEOUT), name="waiter")
+    wait_until(lambda: len(other_call_done) == 1, what="the hook ran")
+    release.set()
+    join_thread(waiter, outcome)
+    assert other_call_done.snapshot() == [True], "an unrelated loader call waited for the hook"
+
+
+def test_refused_wait_inside_a_job_restores_suspension(make_loader, syncs):
+    """The increment hook refuses a same-pool wait from inside a job: no waiter is counted,
+    the suspended-worker count goes back to 0 and the waited job still runs."""
+    loader = make_loader(1, paused=False)
+    errors = Recorder()
+
+    def refuse(job):
+        raise RuntimeError("refused")
+
+    child = LoadJob(noop, name="child", on_waiters_increment=refuse)
+
+    def parent_func(loader, job):
+        loader.schedule(child)
+        try:
+            loader.wait(child, no_throw=True)
+        except RuntimeError as error:
+            errors.add(str(error))
+        assert loader.suspended_workers_count(0) == 0
+
+    parent = LoadJob(parent_func, name="parent")
+    loader.schedule(parent)
+    loader.wait(parent, timeout=TIMEOUT)
+    wait_until(lambda: child.status == LoadStatus.OK, what="child ran")  # no hook: no wait()
+    assert errors.snapshot() == ["refused"]
+    assert child.waiters_count == 0
+    loader.wait_all(timeout=TIMEOUT)
+    assert loader.pool_snapshot().to_pylist()[0]["workers"] == 0
+
+
+def test_wait_from_a_job_on_a_job_of_another_loader_is_refused(make_loader, syncs):
+    first = make_loader(1, paused=False)
+    second = make_loader(1)
+    foreign = LoadJob(noop, name="foreign")
+    second.schedule(foreign)
+    errors = Recorder()
+
+    def waits(loader, job):
+        try:
+            loader.wait(foreign, timeout=TIMEOUT)
+        except LogicalError as error:
+            errors.add(str(error))
+
+    job = LoadJob(waits, name="waiter")
+    first.schedule(job)
+    first.wait(job, timeout=TIMEOUT)
+    assert len(errors) == 1 and "in another AsyncLoader" in errors.snapshot()[0]
+
+
+def test_wait_all_while_paused_raises_with_only_a_suspended_worker(make_loader, syncs):
+    """Regression (fixed in 769dd82, SPEC 2: wait_all 'raises
+    LogicalError (never hangs) when jobs are pending but no worker can run them'): while
+    paused, a running job that waits on its queued child keeps a suspended worker alive, so
+    wait_all() sees workers > 0 and waits for ever instead of raising; suspended workers
+    cannot run anything.
+    """
+    loader = make_loader(1, paused=False)
+    assert_wait_all_raises_while_paused(loader, syncs, LoadJob(noop, name="child"), 0)
+
+
+def test_wait_all_while_paused_raises_with_a_worker_waiting_on_another_pool(make_loader, syncs):
+    loader = make_loader((1, -1), (1, 0), paused=False)
+    assert_wait_all_raises_while_paused(loader, syncs, LoadJob(noop, name="other", pool=0), 1)
+
+
+def assert_wait_all_raises_while_paused(loader, syncs, waited: LoadJob, parent_pool: int):
+    """Pause while a running parent (in ``parent_pool``) waits on ``waited``, which it has
+    just scheduled: wait_all() must raise LogicalError, not wait for the blocked worker."""
+    started, go = syncs.event(), syncs.event()
+
+    def parent_func(loader, job):
+        started.set()
+        go.wait(TIMEOUT)
+        loader.schedule(waited)
+        loader.wait(waited, timeout=3 * SHORT)  # bounded: ends the test's stall
+
+    parent = LoadJob(parent_func, name="parent", pool=parent_pool)
+    loader.schedule(parent)
+    assert started.wait(TIMEOUT)
+    pauser, pause_outcome = run_in_thread(loader.pause, name="test-pause")
+    wait_until(lambda: not loader.is_running, what="pause() requested")
+    go.set()
+    wait_until(lambda: waited.waiters_count == 1, what="the parent waits")
+    try:
+        with pytest.raises(LogicalError):
+            loader.wait_all(timeout=SHORT)
+    finally:
+        join_thread(pauser, pause_outcome)  # returns once the parent's wait timed out
+        loader.unpause()
+        loader.wait(waited, timeout=TIMEOUT)
