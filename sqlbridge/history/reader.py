@@ -227,11 +227,20 @@ class History:
 
 
 def _parquet_names(directory: Path) -> list[str]:
-    try:
-        with os.scandir(directory) as it:
-            return sorted(e.path for e in it if e.name.endswith(".parquet") and e.is_file())
-    except (FileNotFoundError, NotADirectoryError):
-        return []
+    """The ``.parquet`` files of ``directory``.  A directory read while a writer renames into
+    it and deletes from it may list neither a merge's result nor its inputs, so it is listed
+    until two listings agree (each is one small directory read)."""
+    previous: list[str] | None = None
+    for _ in range(8):
+        try:
+            with os.scandir(directory) as it:
+                names = sorted(e.path for e in it if e.name.endswith(".parquet"))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        if names == previous:
+            break
+        previous = names
+    return names
 
 
 def _footer_problem(path: str, expected: pa.Schema) -> str | None:
