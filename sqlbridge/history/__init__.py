@@ -22,6 +22,9 @@ _EXPORTS = {
     "NewerHistoryVersion": "sqlbridge.history.schema",
     "UnwritableHistory": "sqlbridge.history.schema",
     "SCHEMA_VERSION": "sqlbridge.history.schema",
+    "HistorySource": "sqlbridge.history.source",
+    "History": "sqlbridge.history.reader",
+    "CorruptSegment": "sqlbridge.history.reader",
 }
 
 
