@@ -232,7 +232,10 @@ class Recorder:
         policy = self.retention
         if policy is not None and policy.interval is not None and (
                 time.monotonic() - self._last_retention >= policy.interval):
-            self._retention_locked(policy)
+            try:
+                self._retention_locked(policy)
+            except OSError:
+                pass  # counted by _retention_locked; the next interval tries again
 
     def _collect(self) -> None:
         batch = self._journal.drain()
@@ -359,12 +362,13 @@ class Recorder:
         if self._thread is not threading.current_thread():
             self._thread.join()
         with self._lock:
-            self._flush_locked()
-            self.closed = True
-            self._journal.close()
-            logging.getLogger().removeHandler(self._handler)
-            # What the final drain saw after the journal closed is written with the row.
-            self._write_processes(ended=time.time_ns() // 1000, end_reason=reason)
+            try:
+                self._flush_locked()
+            finally:
+                self.closed = True
+                self._journal.close()
+                logging.getLogger().removeHandler(self._handler)
+                self._write_processes(ended=time.time_ns() // 1000, end_reason=reason)
         with _recorders_lock:
             live = _recorders.get(self.loader)
             if live and self in live:
