@@ -1,7 +1,8 @@
 """Where a command's jobs come from: ``--demo``, ``--connect URL`` or ``--history FILE``.
 
-A *source* is anything with ``snapshot()`` (and ``pool_snapshot()``) returning the Arrow tables
-of ``loader.AsyncLoader``: that is all ``sqlbridge.connect`` and ``sqlbridge.graph`` need.
+A *source* (``sqlbridge.source.JobSource``) is anything with ``snapshot()`` (and
+``pool_snapshot()``) returning the Arrow tables of ``loader.AsyncLoader``: that is all
+``sqlbridge.connect`` and ``sqlbridge.graph`` need.
 ``run_statements`` runs SQL text against a source: a local one through a ``sqlbridge`` session
 (``cli.run``), a ``--connect`` one (``sqlbridge.endpoint.client.Client``, through ``cli.remote``)
 by sending the text to the server, which runs and renders it, so that path never imports
@@ -27,9 +28,12 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from sqlbridge.source import JobSource
 
 NO_SOURCE = """\
 {command} needs a source of jobs:
@@ -95,7 +99,7 @@ def remote_url(params: dict[str, Any]) -> str | None:
 
 
 @contextlib.contextmanager
-def open_source(params: dict[str, Any]) -> Iterator[Any]:
+def open_source(params: dict[str, Any]) -> Iterator[JobSource]:
     """The source chosen by ``params`` (checked by ``check_source``), closed on exit."""
     url = remote_url(params)
     if url is not None:
@@ -112,7 +116,7 @@ def open_source(params: dict[str, Any]) -> Iterator[Any]:
         yield source
 
 
-def run_statements(source: Any, text: str, *, format_name: str, dialect: str = "clickhouse",
+def run_statements(source: JobSource, text: str, *, format_name: str, dialect: str = "clickhouse",
                    time_zone: str | None = None, params: Mapping[str, str] | None = None) -> int:
     """Run every statement of ``text`` against ``source``, writing each answer; the exit code."""
     options = {"format_name": format_name, "dialect": dialect, "time_zone": time_zone,
@@ -147,7 +151,7 @@ class Frozen:
 
 @contextlib.contextmanager
 def frozen_startup(seed: int = 0, tables: int = 300, threads: int = 4,
-                   timeout: float = 30.0) -> Iterator[Any]:
+                   timeout: float = 30.0) -> Iterator[JobSource]:
     """A live loader running the demo start-up, held mid-load; see the module docstring."""
     from loader import AsyncLoader
     from loader.demo import Startup, StartupConfig, plan, server_pools

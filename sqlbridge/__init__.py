@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sqlbridge.endpoint import Server
     from sqlbridge.history.recorder import record_history
     from sqlbridge.session import Session, connect
+    from sqlbridge.source import JobSource
 
 
 def render(table: pa.Table, format_name: str, **options: Any) -> str | bytes:
@@ -26,7 +27,7 @@ def render(table: pa.Table, format_name: str, **options: Any) -> str | bytes:
     return _render(table, format_name, **options)
 
 
-def serve(loader: Any, address: str | int | tuple[str, int] | os.PathLike[str], *,
+def serve(loader: JobSource, address: str | int | tuple[str, int] | os.PathLike[str], *,
           token: str | None = None, **options: Any) -> Server:
     """Serve ``loader``'s live tables over HTTP at ``address`` (see ``sqlbridge.endpoint``)."""
     from sqlbridge.endpoint import serve as _serve

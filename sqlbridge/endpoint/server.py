@@ -41,6 +41,7 @@ from sqlbridge.endpoint.address import (
 from sqlbridge.endpoint.auth import check_token
 from sqlbridge.endpoint.handler import Endpoint, Handler
 from sqlbridge.endpoint.sessions import Sessions
+from sqlbridge.source import JobSource
 
 __all__ = ["serve", "Server", "CLOSE_GRACE"]
 
@@ -191,7 +192,7 @@ class Server:
         return f"<sqlbridge.Server {self.url}{' closed' if self.closed else ''}>"
 
 
-def serve(loader: Any, address: str | int | tuple[str, int] | os.PathLike[str], *,
+def serve(loader: JobSource, address: str | int | tuple[str, int] | os.PathLike[str], *,
           token: str | None = None, dialect: str = "clickhouse",
           time_zone: str | None = None) -> Server:
     """Serve ``loader``'s live tables over HTTP at ``address``; returns the running ``Server``.

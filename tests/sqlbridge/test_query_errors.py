@@ -9,6 +9,7 @@ from sqlbridge import errors
 from sqlbridge.testing import FakeLoader
 
 GOOD = "SELECT count() AS n FROM system.asynchronous_loader"
+T = "system.asynchronous_loader"
 
 
 def _error(db, sql, run=False) -> errors.QueryError:
@@ -104,3 +105,47 @@ def test_closed_session_says_so():
     db.close()  # idempotent
     with pytest.raises(errors.SessionClosed):
         db.query(GOOD)
+
+
+def test_unknown_identifier_without_from_is_code_47(db):
+    with pytest.raises(errors.QueryError) as e:
+        db.run("SELECT nope")
+    assert e.value.code == 47
+
+
+def test_unknown_function_error_names_what_the_user_wrote(db):
+    with pytest.raises(errors.QueryError) as e:
+        db.run(f"SELECT cityHash64(job) FROM {T}")
+    assert "cityHash64" in str(e.value)
+
+
+def test_integer_division_by_zero_is_illegal_division(db):
+    with pytest.raises(errors.QueryError) as e:
+        db.run("SELECT intDiv(1, 0)")
+    assert e.value.code == 153
+    assert "SET " not in str(e.value)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT " + "+".join(["1"] * 2000),
+    "SELECT " + "(" * 600 + "1" + ")" * 600,
+], ids=["2000-terms", "600-parentheses"])
+def test_too_deep_expression_is_a_query_error(db, sql):
+    error: object = None
+    try:
+        db.run(sql)
+    except RecursionError:  # kept out of the report: its traceback takes seconds to render
+        error = "RecursionError"
+    except errors.QueryError as e:
+        error = e
+    assert db.run(f"SELECT count() FROM {T}") == "7\n"
+    assert isinstance(error, errors.QueryError) and error.code == 167, str(error)[:200]
+
+
+def test_unknown_time_zone_is_its_own_error_with_our_message():
+    with pytest.raises(errors.UnknownTimeZone) as e:
+        sqlbridge.connect(FakeLoader(), time_zone="Mars/Base")
+    assert e.value.code == 36 and e.value.zone == "Mars/Base"
+    assert isinstance(e.value, ValueError)  # what connect() raised before it had a type
+    assert "Mars/Base" in str(e.value) and "IANA" in str(e.value)
+    assert "Not implemented" not in str(e.value)

@@ -7,9 +7,12 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+import sqlbridge
 from sqlbridge.errors import QueryError, Readonly, SyntaxError_
+from sqlbridge.testing import FakeLoader
 
 GOOD = "SELECT count() AS n FROM system.asynchronous_loader"
+T = "system.asynchronous_loader"
 
 REFUSED_CLICKHOUSE = [
     "SELECT * FROM read_csv('/etc/passwd')",
@@ -178,3 +181,39 @@ def test_nothing_was_written(db, duck):
 
     assert not os.path.exists("/tmp/asl-sandbox-test.csv")
     assert not os.path.exists("/tmp/asl-sandbox-export")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT 1 INTO OUTFILE '/tmp/asl_review_out.txt'",
+    "SELECT * FROM file('/etc/passwd', LineAsString)",
+    "SELECT * FROM url('http://127.0.0.1:1/x', CSV)",
+    "SELECT * FROM s3('s3://bucket/key')",
+    "SELECT * FROM remote('127.0.0.1', system.one)",
+    "SELECT * FROM executable('id', TSV, 'x String')",
+    "SELECT * FROM '/etc/hosts.csv'",
+    "SELECT * FROM read_csv_auto('/etc/passwd')",
+    "SELECT * INTO copied FROM system.asynchronous_loader",
+    "SELECT * FROM duckdb_secrets()",
+    "SELECT * FROM query_table('x')",
+    "SELECT currval('s')",
+])
+def test_sandbox_refuses_files_urls_and_writes_then_stays_usable(db, sql):
+    with pytest.raises(Readonly):
+        db.run(sql)
+    assert db.run(f"SELECT count() FROM {T}") == "7\n"
+
+
+@pytest.mark.parametrize("sql", [
+    "SET TimeZone = 'UTC'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "ATTACH ':memory:' AS x",
+    "CREATE TABLE x AS SELECT 1",
+    "PRAGMA enable_profiling",
+    "COPY (SELECT 1) TO '/tmp/asl_review.csv'",
+])
+def test_duckdb_dialect_is_sandboxed_too(sql):
+    with sqlbridge.connect(FakeLoader(), dialect="duckdb", time_zone="UTC") as duck:
+        with pytest.raises(Readonly):
+            duck.run(sql)
+        assert duck.run("SELECT count(*) FROM system.asynchronous_loader") == "7\n"

@@ -295,3 +295,93 @@ def test_times_are_utc_instants(db, scene):
     value = t.column(0).to_pylist()[0]
     a = scene["jobs"][0]
     assert value == a.schedule_time and value.utcoffset() == dt.timedelta(0)
+
+
+# -- the one entry point -----------------------------------------------------------------------
+
+@pytest.fixture
+def tokenised(monkeypatch):
+    """The texts sqlglot's tokenizer is given that contain ``MARK`` (a statement of the test's,
+    not the session's own templates)."""
+    from sqlglot.tokens import Tokenizer
+
+    seen: list[str] = []
+    original = Tokenizer.tokenize
+
+    def counting(self, sql: str):
+        if MARK in sql:
+            seen.append(sql)
+        return original(self, sql)
+
+    monkeypatch.setattr(Tokenizer, "tokenize", counting)
+    return seen
+
+
+MARK = "asl_tokenise_once"
+
+
+@pytest.mark.parametrize("sql, fmt", [
+    (f"SELECT job AS {MARK} FROM {T} ORDER BY job LIMIT 2", "JSON"),  # two translations
+    (f"SELECT job AS {MARK} FROM {T} ORDER BY job LIMIT 2 FORMAT JSONCompact", None),
+    (f"SELECT count() AS {MARK} FROM {T} \\G", "TSV"),
+    (f"SELECT status, count() AS {MARK} FROM {T} GROUP BY status ORDER BY status", "CSV"),
+])
+def test_execute_tokenises_a_statement_once(tokenised, sql, fmt):
+    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as db:
+        answer = db.execute(sql, format=fmt)
+        assert answer.table.num_rows > 0 and answer.render()
+        assert len(tokenised) == 1, tokenised
+        db.execute(sql, format=fmt)  # the translation is cached: only the split tokenises
+        assert len(tokenised) == 2, tokenised
+
+
+def test_a_script_is_tokenised_once_for_all_its_statements(tokenised):
+    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as db:
+        pieces = db.split(f"SELECT 1 AS {MARK}; SELECT 2 AS {MARK}_b;\nSELECT 3 AS {MARK}_c")
+        assert [db.execute(p, format="TSV").render() for p in pieces] == ["1\n", "2\n", "3\n"]
+    assert len(tokenised) == 1, tokenised
+
+
+def test_parameters_cost_one_more_tokenisation_only_when_there_are_placeholders(tokenised):
+    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as db:
+        sql = f"SELECT {{n:UInt8}} + 1 AS {MARK}"
+        assert db.execute(sql, params={"n": "41"}, format="TSV").render() == "42\n"
+    assert len(tokenised) == 2  # the script, then the statement with its literal spliced in
+
+
+def test_execute_returns_the_answer_of_run_and_query():
+    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as db:
+        sql = f"SELECT job, status FROM {T} ORDER BY job LIMIT 3"
+        answer = db.execute(sql)
+        assert answer.format is None and answer.time_zone == "UTC"
+        assert answer.table.equals(db.query(sql))
+        assert answer.render() == db.run(sql)
+        assert db.execute(sql, format="JSONEachRow").render() == db.run(sql, "JSONEachRow")
+        clause = db.execute(sql + " FORMAT CSV", format="JSON")  # the clause wins
+        assert clause.format == "CSV" and clause.render() == db.run(sql, "CSV")
+        vertical = db.execute(sql + " \\G")
+        assert vertical.format == "Vertical"
+        json_answer = db.execute(sql, format="JSON")
+        assert json_answer.rows_before_limit == 7
+        assert '"rows_before_limit_at_least": 7' in json_answer.render()
+
+
+def test_execute_fills_parameters_and_refuses_a_missing_one():
+    from sqlbridge.errors import UnknownQueryParameter
+
+    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as db:
+        sql = f"SELECT count() FROM {T} WHERE job LIKE {{p:String}}"
+        assert db.execute(sql, params={"p": "load%"}, format="TSV").render() == \
+            db.run(f"SELECT count() FROM {T} WHERE job LIKE 'load%'")
+        with pytest.raises(UnknownQueryParameter):
+            db.execute(sql)
+
+
+def test_execute_takes_one_statement():
+    from sqlbridge.errors import SyntaxError_
+
+    with sqlbridge.connect(FakeLoader(), time_zone="UTC") as db:
+        with pytest.raises(SyntaxError_, match="Multi-statements"):
+            db.execute("SELECT 1; SELECT 2")
+        with pytest.raises(SyntaxError_, match="Empty query"):
+            db.execute("  -- nothing\n")

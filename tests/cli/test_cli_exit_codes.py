@@ -1,8 +1,7 @@
-"""A first user's review of the ``asl`` command: README and --help commands run as written,
-exit codes, and error output.
+"""What the ``asl`` command promises about failing: exit codes (0 ok, 1 query error, 2 usage),
+one clean line instead of a Python traceback (unwritable outputs, a full stdout, refused
+extensions), and the README's and --help's commands running as written.
 
-Every ``xfail(strict=True)`` test is a defect found in review; its reason says what the user
-sees and what they should see. The passing tests pin behaviour that was checked and works.
 Each subprocess is bounded by the ``asl`` fixture's timeout.
 """
 
@@ -34,10 +33,9 @@ def _clean_error(proc) -> bool:
     return "Traceback (most recent call last)" not in proc.stderr
 
 
-# ------------------------------------------------------------------------------ defects --
+# ------------------------------------------------------------------------- clean errors --
 
 
-# Found in review, fixed since: -o into a missing folder gave a Python traceback.
 def test_graph_to_an_unwritable_path_is_a_clean_error(asl, tmp_path):
     target = tmp_path / "missing" / "x.dot"
     proc = asl("graph", "--demo", "-f", "dot", "-o", str(target))
@@ -45,7 +43,6 @@ def test_graph_to_an_unwritable_path_is_a_clean_error(asl, tmp_path):
     assert _clean_error(proc), proc.stderr[-400:]
 
 
-# Found in review, fixed since: -o x.gif silently wrote SVG into x.gif, exit 0.
 def test_graph_refuses_an_output_extension_it_cannot_write(run, tmp_path):
     target = tmp_path / "startup.gif"
     done = run("graph", "--demo", "--collapse", "-o", str(target))
@@ -53,7 +50,6 @@ def test_graph_refuses_an_output_extension_it_cannot_write(run, tmp_path):
     assert not target.exists()
 
 
-# Found in review, fixed since: a Python traceback (OSError ENOSPC) when stdout is full.
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_sql_write_error_is_a_clean_error(tmp_path, asl_argv):
     import subprocess
@@ -77,14 +73,13 @@ def test_no_source_hint_offers_only_what_exists(asl):
     assert "--history" not in proc.stderr or "not" in proc.stderr.split("--history")[1][:80]
 
 
-# Found in review, fixed since: --depth/--direction without --job were silently ignored.
 def test_graph_depth_without_job_is_a_usage_error(run):
     done = run("graph", "--demo", "--depth", "2", "-f", "dot")
     assert done.exit_code == 2
     assert "--job" in done.stderr
 
 
-# ---------------------------------------------------------------------- verified: works --
+# ---------------------------------------------------------------- commands and exit codes --
 
 
 @pytest.mark.parametrize("args", [

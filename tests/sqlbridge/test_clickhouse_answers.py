@@ -1,9 +1,6 @@
-"""A first user's review of the SQL bridge: ClickHouse queries a user would write, checked
-against the real ClickHouse engine (chdb) over the same rows.
-
-Every test here was either a defect found in review (since fixed: they now pin ClickHouse's
-answer) or behaviour that was checked and works.
-"""
+"""ClickHouse queries a user would write, answered as ClickHouse answers them: each is checked
+against the real ClickHouse engine (chdb) over the same rows (functions, types, names, clauses,
+time zones, formats)."""
 
 from __future__ import annotations
 
@@ -12,7 +9,7 @@ import json
 import pytest
 
 import sqlbridge
-from sqlbridge.errors import NotImplemented_, QueryError, Readonly
+from sqlbridge.errors import NotImplemented_, QueryError
 from sqlbridge.testing import FakeLoader
 
 T = "system.asynchronous_loader"
@@ -23,9 +20,6 @@ def _same(db, oracle, sql: str) -> None:
     got = json.loads(db.run(sql, "JSONCompact"))
     assert [m["name"] for m in got["meta"]] == [m["name"] for m in expected["meta"]]
     assert got["data"] == expected["data"]
-
-
-# ------------------------------------------------------------------------ defects: answers --
 
 
 def test_two_array_joins_multiply(db, oracle):
@@ -108,12 +102,6 @@ def test_valid_clickhouse_is_not_a_syntax_error(db, oracle, sql):
         pass
 
 
-def test_unknown_identifier_without_from_is_code_47(db):
-    with pytest.raises(QueryError) as e:
-        db.run("SELECT nope")
-    assert e.value.code == 47
-
-
 def test_to_string_of_an_array_like_clickhouse(db, oracle):
     _same(db, oracle, f"SELECT job, toString(dependencies) FROM {T} ORDER BY job")
 
@@ -160,12 +148,6 @@ def test_scalar_subquery_name_does_not_leak_internal_schema(db):
     assert "asl_system" not in t.column_names[0]
 
 
-def test_unknown_function_error_names_what_the_user_wrote(db):
-    with pytest.raises(QueryError) as e:
-        db.run(f"SELECT cityHash64(job) FROM {T}")
-    assert "cityHash64" in str(e.value)
-
-
 @pytest.mark.parametrize("sql", [
     f"SELECT job, toHour(start_time), toMinute(start_time) FROM {T} ORDER BY job",
     f"SELECT job, lengthUTF8(job) FROM {T} ORDER BY job",
@@ -198,13 +180,6 @@ def test_array_subscript_out_of_range_is_the_default(db, oracle):
     _same(db, oracle, "SELECT [1][5] AS x, [1, 2][0] AS y")
 
 
-def test_integer_division_by_zero_is_illegal_division(db):
-    with pytest.raises(QueryError) as e:
-        db.run("SELECT intDiv(1, 0)")
-    assert e.value.code == 153
-    assert "SET " not in str(e.value)
-
-
 def test_expression_names_keep_literal_escapes(db, oracle):
     sql = f"SELECT extract(exception, 'Code: (\\\\d+)') FROM {T} ORDER BY job_id LIMIT 1"
     assert db.run(sql, "TSVWithNames") == oracle(sql, "TSVWithNames")
@@ -235,32 +210,8 @@ def test_bool_query_parameter(db):
     assert db.run(substitute("SELECT {b:Bool} AS x", {"b": "true"}), "TSV") == "true\n"
 
 
-# Found in review and fixed (b05f3c5): a too-deep expression was a bare RecursionError.
-@pytest.mark.parametrize("sql", [
-    "SELECT " + "+".join(["1"] * 2000),
-    "SELECT " + "(" * 600 + "1" + ")" * 600,
-], ids=["2000-terms", "600-parentheses"])
-def test_too_deep_expression_is_a_query_error(db, sql):
-    error: object = None
-    try:
-        db.run(sql)
-    except RecursionError:  # kept out of the report: its traceback takes seconds to render
-        error = "RecursionError"
-    except QueryError as e:
-        error = e
-    assert db.run(f"SELECT count() FROM {T}") == "7\n"
-    assert isinstance(error, QueryError) and error.code == 167, str(error)[:200]
-
-
 def test_now_is_datetime(db):
     assert db.run("SELECT toTypeName(now())", "TSV") == "DateTime\n"
-
-
-def test_unknown_time_zone_message_is_ours():
-    with pytest.raises(ValueError) as e:
-        sqlbridge.connect(FakeLoader(), time_zone="Mars/Base")
-    assert "Mars/Base" in str(e.value)
-    assert "Not implemented" not in str(e.value)
 
 
 def _same_in_zone(oracle, sql: str, zone: str = "Asia/Kathmandu") -> None:
@@ -288,9 +239,6 @@ def test_explicit_time_zone_argument(oracle, sql):
 def test_format_date_time_f_and_t(oracle):
     _same_in_zone(oracle, f"SELECT formatDateTime(start_time, '%F %T') FROM {T} "
                           "WHERE job = 'load db.a'")
-
-
-# --------------------------------------------------------------------- verified: works --
 
 
 @pytest.mark.parametrize("sql", [
@@ -327,39 +275,3 @@ def test_awkward_strings_print_byte_for_byte(db, oracle, fmt):
 def test_pretty_cuts_long_results_like_clickhouse(db, oracle):
     sql = "SELECT number, toString(number) AS s FROM numbers(1200)"
     assert db.run(sql, "PrettyCompact") == oracle(sql, "PrettyCompact")
-
-
-@pytest.mark.parametrize("sql", [
-    "SELECT 1 INTO OUTFILE '/tmp/asl_review_out.txt'",
-    "SELECT * FROM file('/etc/passwd', LineAsString)",
-    "SELECT * FROM url('http://127.0.0.1:1/x', CSV)",
-    "SELECT * FROM s3('s3://bucket/key')",
-    "SELECT * FROM remote('127.0.0.1', system.one)",
-    "SELECT * FROM executable('id', TSV, 'x String')",
-    "SELECT * FROM '/etc/hosts.csv'",
-    "SELECT * FROM read_csv_auto('/etc/passwd')",
-    "SELECT * INTO copied FROM system.asynchronous_loader",
-    "SELECT * FROM duckdb_secrets()",
-    "SELECT * FROM query_table('x')",
-    "SELECT currval('s')",
-])
-def test_sandbox_refuses_files_urls_and_writes_then_stays_usable(db, sql):
-    with pytest.raises(Readonly):
-        db.run(sql)
-    assert db.run(f"SELECT count() FROM {T}") == "7\n"
-
-
-@pytest.mark.parametrize("sql", [
-    "SET TimeZone = 'UTC'",
-    "INSTALL httpfs",
-    "LOAD httpfs",
-    "ATTACH ':memory:' AS x",
-    "CREATE TABLE x AS SELECT 1",
-    "PRAGMA enable_profiling",
-    "COPY (SELECT 1) TO '/tmp/asl_review.csv'",
-])
-def test_duckdb_dialect_is_sandboxed_too(sql):
-    with sqlbridge.connect(FakeLoader(), dialect="duckdb", time_zone="UTC") as duck:
-        with pytest.raises(Readonly):
-            duck.run(sql)
-        assert duck.run("SELECT count(*) FROM system.asynchronous_loader") == "7\n"
