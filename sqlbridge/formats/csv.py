@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ._values import Column, columns_of, csv_quote, interleave, rows_text, serialize_column, zone
+from ._columns import Column, columns_of
+from ._escape import csv_quote
+from ._rows import interleave, rows_text
+from ._serialize import serialize_column
+from ._time import zone
 
 
 def _render(table: pa.Table, names: bool, types: bool, time_zone=None) -> str:

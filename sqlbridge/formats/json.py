@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ._jsonpretty import json_pretty
-from ._values import (
-    columns_of,
-    floats,
-    interleave,
-    json_string,
-    rows_pieces,
-    rows_text,
-    serialize_column,
-    zone,
-)
+from ._columns import columns_of
+from ._escape import json_string
+from ._numbers import floats
+from ._rows import interleave, rows_pieces, rows_text
+from ._serialize import json_pretty, serialize_column
+from ._time import zone
 
 
 def _key(name: str) -> str:

@@ -27,7 +27,9 @@ import math
 import pyarrow as pa
 
 from . import _width, vertical
-from ._values import columns_of, serialize_column, zone
+from ._columns import columns_of
+from ._serialize import serialize_column
+from ._time import zone
 
 MAX_ROWS = 1000
 MAX_COLUMN_PAD_WIDTH = 250

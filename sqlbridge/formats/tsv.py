@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ._values import columns_of, escape, interleave, rows_text, serialize_column, zone
+from ._columns import columns_of
+from ._escape import escape
+from ._rows import interleave, rows_text
+from ._serialize import serialize_column
+from ._time import zone
 
 
 def _render(table: pa.Table, raw: bool, names: bool, types: bool, time_zone=None) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ._values import columns_of, interleave, rows_text, serialize_column, zone
+from ._columns import columns_of
+from ._rows import interleave, rows_text
+from ._serialize import serialize_column
+from ._time import zone
 
 
 def render(table: pa.Table, *, time_zone=None, **_) -> str:

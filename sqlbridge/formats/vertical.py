@@ -18,7 +18,10 @@ import re
 import pyarrow as pa
 
 from . import _width
-from ._values import Column, columns_of, number_tip, serialize_column, zone
+from ._columns import Column, columns_of
+from ._numbers import number_tip
+from ._serialize import serialize_column
+from ._time import zone
 
 MAX_ROWS = 1000
 NAME_CUT_TO = 24

@@ -75,7 +75,9 @@ class Result:
         return self.text.rstrip("\n") or "0 rows in set."
 
     def _repr_html_(self) -> str:
-        from sqlbridge.formats._values import columns_of, serialize_column, zone
+        from sqlbridge.formats._columns import columns_of
+        from sqlbridge.formats._serialize import serialize_column
+        from sqlbridge.formats._time import zone
         from sqlbridge.formats.pretty import NULL
 
         table, n = self.arrow, self.arrow.num_rows

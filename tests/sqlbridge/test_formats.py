@@ -624,6 +624,20 @@ def test_local_time_zone_is_the_default(monkeypatch):
     assert render(table, "TSV") == "1970-01-01 00:00:00\n"
 
 
+@pytest.mark.parametrize("tz", ["Asia/Kathmandu", ":Asia/Tokyo", "UTC", "CET", "", None])
+def test_default_zone_of_the_formats_is_the_sessions_local_zone(monkeypatch, tz):
+    """One local-zone detector (``sqlbridge.timezone``): a table rendered without a zone shows
+    times as a session opened without one would, whatever ``$TZ`` holds."""
+    from sqlbridge.timezone import local_time_zone
+
+    if tz is None:
+        monkeypatch.delenv("TZ", raising=False)
+    else:
+        monkeypatch.setenv("TZ", tz)
+    table = pa.table({"t": pa.array([0, 1_700_000_000], pa.timestamp("s", "UTC"))})
+    assert render(table, "TSV") == render(table, "TSV", time_zone=local_time_zone())
+
+
 def test_unknown_time_zone_is_bad_arguments():
     table = pa.table({"t": pa.array([0], pa.timestamp("s"))})
     with pytest.raises(BadArguments, match="Invalid time zone: Mars/Olympus"):
