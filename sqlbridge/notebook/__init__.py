@@ -13,7 +13,9 @@ One module per part, each explaining its own:
                them (``MAX_SESSIONS``).
 * ``cells``    a cell's options (split like a shell line, ``{expr}`` and ``$name`` expanded) and
                running its statements in order.
-* ``magics``   the IPython glue: the ``Magics`` class with ``%asl``, ``%%asl`` and ``%asl_connect``.
+* ``timeline`` ``%asl_timeline``: a loader's timeline inline (``sqlbridge.timeline``).
+* ``magics``   the IPython glue: the ``Magics`` class with ``%asl``, ``%%asl``, ``%asl_connect``
+               and ``%asl_timeline``.
 
 IPython is imported only inside the functions that IPython calls (``load_ipython_extension``)
 and the magics themselves, so this package, and ``import sqlbridge``, never need it.
@@ -32,7 +34,8 @@ __all__ = ["Result", "QueryFailed", "load_ipython_extension", "unload_ipython_ex
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext sqlbridge``: register ``%asl``, ``%%asl`` and ``%asl_connect``."""
+    """``%load_ext sqlbridge``: register ``%asl``, ``%%asl``, ``%asl_connect`` and
+    ``%asl_timeline``."""
     ipython.register_magics(magics_class())
 
 
@@ -42,5 +45,6 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = manager.registry.pop("AslMagics", None)
     if magics is not None:
         magics.connections.close()
-    for kind, name in (("line", "asl"), ("cell", "asl"), ("line", "asl_connect")):
+    for kind, name in (("line", "asl"), ("cell", "asl"), ("line", "asl_connect"),
+                       ("line", "asl_timeline")):
         manager.magics[kind].pop(name, None)

@@ -1,6 +1,7 @@
 """The IPython glue: ``magics_class()`` builds the ``Magics`` subclass (``%asl`` and ``%%asl``,
-with the options of ``cells.OPTIONS``, and ``%asl_connect``) when IPython loads the extension:
-IPython's decorators are needed to define it, and this package must import without IPython.
+with the options of ``cells.OPTIONS``, ``%asl_connect``, and ``%asl_timeline`` with those of
+``timeline.TIMELINE_OPTIONS``) when IPython loads the extension: IPython's decorators are
+needed to define it, and this package must import without IPython.
 """
 
 from __future__ import annotations
@@ -11,16 +12,23 @@ from typing import Any
 from sqlbridge.notebook.cells import OPTIONS, parse_options, run_cell, split_line
 from sqlbridge.notebook.result import Result, usage
 from sqlbridge.notebook.targets import Connections, find_loader, lookup
+from sqlbridge.notebook.timeline import TIMELINE_OPTIONS, timeline_chart
 
 __all__ = ["magics_class"]
 
 
 def _option_decorators(func: Callable) -> Callable:
-    from IPython.core.magic_arguments import argument, magic_arguments
+    return _option_decorators_of(OPTIONS)(func)
 
-    for flags, keywords in reversed(OPTIONS):  # each decorator goes first in the help
-        func = argument(*flags, **keywords)(func)
-    return magic_arguments()(func)
+
+def _option_decorators_of(options: list) -> Callable[[Callable], Callable]:
+    def decorate(func: Callable) -> Callable:
+        from IPython.core.magic_arguments import argument, magic_arguments
+
+        for flags, keywords in reversed(options):  # each decorator goes first in the help
+            func = argument(*flags, **keywords)(func)
+        return magic_arguments()(func)
+    return decorate
 
 
 def magics_class() -> type:
@@ -78,6 +86,16 @@ def magics_class() -> type:
                 lookup(args.name, namespace, "%asl_connect")
                 self.connections.default = ("loader", args.name)
             print(_describe(self.connections.default, namespace))
+
+        @no_var_expand
+        @line_magic
+        @_option_decorators_of(TIMELINE_OPTIONS)
+        def asl_timeline(self, line: str) -> Any:
+            """The timeline of a loader's jobs, inline: a bar per job on its worker's lane,
+            grouped by pool (``sqlbridge.timeline``; the filters are ``asl timeline``'s)."""
+            namespace = self.shell.user_ns
+            args = parse_options(self.asl_timeline, line, namespace)
+            return timeline_chart(self.connections, args, namespace)
 
     return AslMagics
 
