@@ -110,6 +110,12 @@ class TooDeepAst(QueryError):
     code, name = 167, "TOO_DEEP_AST"
 
 
+class TooBigAst(QueryError):
+    """A statement with more parts than ClickHouse's ``max_ast_elements`` allows."""
+
+    code, name = 168, "TOO_BIG_AST"
+
+
 class SamplingNotSupported(QueryError):
     code, name = 141, "SAMPLING_NOT_SUPPORTED"
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from sqlbridge.errors import Readonly, SyntaxError_
+from sqlbridge.errors import Readonly, SyntaxError_, TooBigAst
 
 #: Settings applied before the configuration is locked.
 HARDENING = (
@@ -89,6 +89,7 @@ def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     tree = json.loads(serialized[0]) if serialized else {}
     if tree.get("error"):
         raise Readonly(f"Cannot execute this statement in readonly mode: {_WHY}")
+    _refuse_too_big(tree)
     for kind in _query_node_kinds(tree):
         if kind not in _READ_NODES:
             what = kind.removesuffix("_QUERY_NODE").removesuffix("_NODE").replace("_", " ")
@@ -98,6 +99,34 @@ def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         if _denied(name):
             raise Readonly(f"Cannot execute {name}() in readonly mode: it reads files or runs "
                            f"SQL text, and {_WHY}")
+
+
+#: ClickHouse's ``max_ast_elements`` default; here counted as nodes of DuckDB's parse tree.
+MAX_AST_ELEMENTS = 50_000
+#: DuckDB plans a chain of UNIONs in time that grows faster than its length (20k branches:
+#: 90 s of CPU), so long chains are refused well before they cost seconds.
+MAX_SET_OPERATIONS = 1000
+
+
+def _refuse_too_big(tree: Any) -> None:
+    """Refuse a statement too big to plan in reasonable time, before DuckDB plans it."""
+    elements = set_operations = 0
+    stack = [tree]
+    while stack:  # iterative: the tree may be deeper than Python's recursion limit
+        node = stack.pop()
+        if isinstance(node, dict):
+            elements += 1
+            if node.get("type") == "SET_OPERATION_NODE":  # UNION ALL chains come flattened
+                set_operations += max(len(node.get("children") or ()), 2) - 1
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    if elements > MAX_AST_ELEMENTS:
+        raise TooBigAst(f"AST is too big. Maximum: {MAX_AST_ELEMENTS} (this statement has "
+                        f"{elements} parts); split it, or filter with a join on a smaller list")
+    if set_operations > MAX_SET_OPERATIONS:
+        raise TooBigAst(f"AST is too big: {set_operations} UNION/INTERSECT/EXCEPT branches, at "
+                        f"most {MAX_SET_OPERATIONS} here; split the query")
 
 
 def _denied(name: str) -> bool:

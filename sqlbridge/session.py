@@ -287,6 +287,7 @@ class Session:
 
     def split(self, text: str) -> list[Piece]:
         """The statements of a ``;``-separated script, each with its tokens, for ``execute``."""
+        _require_utf8(text)
         return split_statements(text, self.dialect)
 
     def statements(self, text: str) -> list[str]:
@@ -354,6 +355,7 @@ class Session:
     def _one(self, sql: str | Piece) -> Piece:
         if isinstance(sql, Piece):
             return sql
+        _require_utf8(sql)
         try:
             pieces = split_statements(sql, self.dialect)
         except RecursionError:
@@ -526,6 +528,17 @@ def _close_all(lanes: list[_Lane], *connections: duckdb.DuckDBPyConnection) -> N
             con.close()
         except duckdb.Error:
             pass
+
+
+def _require_utf8(text: str) -> None:
+    """Refuse text that cannot be UTF-8 (lone surrogates, as bytes decoded with
+    ``surrogateescape`` leave them): DuckDB's binding would raise a TypeError on it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise SyntaxError_(f"The query is not valid UTF-8: undecodable character "
+                           f"{text[e.start]!r} at position {e.start + 1}; send the query as "
+                           "UTF-8 text") from None
 
 
 def too_deep() -> TooDeepAst:
