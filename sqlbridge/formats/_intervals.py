@@ -36,40 +36,39 @@ def _interval_parts(arr: pa.Array) -> list:
     return [None if v is None else (v.months, v.days, v.nanoseconds) for v in arr.to_pylist()]
 
 
+def _each(arr: pa.Array, text) -> pa.Array:
+    """``text(months, days, nanoseconds)`` for every value of ``arr``; nulls stay null."""
+    return pa.array([None if v is None else text(*v) for v in _interval_parts(arr)], STRING)
+
+
 def interval_numbers(arr: pa.Array, unit: str) -> pa.Array:
     """A ClickHouse ``IntervalSecond`` (etc.) value is just a count of its unit."""
-    out = []
-    for v in _interval_parts(arr):
-        if v is None:
-            out.append(None)
-            continue
-        months, days, nanos = v
+
+    def count_of(months: int, days: int, nanos: int) -> str:
         if unit in _MONTHS:
             count = months / _MONTHS[unit]
         else:
             count = (months * 30 * 86400 + days * 86400 + nanos / 1e9) / _SECONDS.get(unit, 1)
-        out.append(str(int(count)) if count == int(count) else repr(count))
-    return pa.array(out, STRING)
+        return str(int(count)) if count == int(count) else repr(count)
+
+    return _each(arr, count_of)
+
+
+def _words(months: int, days: int, nanos: int) -> str:
+    words = []
+    years, months = divmod(months, 12) if months >= 0 else (-(-months // 12), -(-months % 12))
+    for count, word in ((years, "year"), (months, "month"), (days, "day")):
+        if count:
+            words.append(f"{count} {word}{'' if abs(count) == 1 else 's'}")
+    if nanos or not words:
+        sign = "-" if nanos < 0 else ""
+        micros = abs(nanos) // 1000
+        seconds, micros = divmod(micros, 10**6)
+        clock = f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        words.append(clock + (f".{micros:06d}" if micros else ""))
+    return " ".join(words)
 
 
 def interval_text(arr: pa.Array) -> pa.Array:
     """Intervals without a ClickHouse type: DuckDB's wording (``1 day 02:00:00``)."""
-    out = []
-    for v in _interval_parts(arr):
-        if v is None:
-            out.append(None)
-            continue
-        months, days, nanos = v
-        words = []
-        years, months = divmod(months, 12) if months >= 0 else (-(-months // 12), -(-months % 12))
-        for count, word in ((years, "year"), (months, "month"), (days, "day")):
-            if count:
-                words.append(f"{count} {word}{'' if abs(count) == 1 else 's'}")
-        if nanos or not words:
-            sign = "-" if nanos < 0 else ""
-            micros = abs(nanos) // 1000
-            seconds, micros = divmod(micros, 10**6)
-            clock = f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-            words.append(clock + (f".{micros:06d}" if micros else ""))
-        out.append(" ".join(words))
-    return pa.array(out, STRING)
+    return _each(arr, _words)
