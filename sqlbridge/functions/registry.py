@@ -7,7 +7,8 @@ result types and nullability (``sqlbridge.translate.hints``).
 
 Adding a function is one entry in the list ``FUNCTIONS`` of the module of its family
 (``aggregates``, ``arrays``, ``conditionals``, ``conversions``, ``dates``, ``formatting``,
-``arithmetic``, ``strings``; a new family is a new module, added to ``_FAMILIES`` below)::
+``arithmetic``, ``server``, ``strings``; a new family is a new module, added to ``_FAMILIES``
+below)::
 
     Function("toUnixTimestamp", result_type="UInt32",
              translate=lambda call: cast(fn("floor", fn("epoch", call.args[0])), "BIGINT")
@@ -42,11 +43,13 @@ from sqlbridge.functions import (
     conversions,
     dates,
     formatting,
+    server,
     strings,
 )
 from sqlbridge.functions.entry import NAMED_CALLS, Function
 
-_FAMILIES = (aggregates, arithmetic, arrays, conditionals, conversions, dates, formatting, strings)
+_FAMILIES = (aggregates, arithmetic, arrays, conditionals, conversions, dates, formatting, server,
+             strings)
 
 #: Every entry, family by family.
 FUNCTIONS: tuple[Function, ...] = tuple(f for family in _FAMILIES for f in family.FUNCTIONS)
