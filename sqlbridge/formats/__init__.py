@@ -30,9 +30,9 @@ Known, deliberate differences from chdb:
 * Parquet/Arrow bytes are pyarrow's, not ClickHouse's writer's: same schema and values, other
   metadata.
 
-Times are shown in ``time_zone`` (an IANA name; default: the process's zone from ``$TZ`` or
-``/etc/localtime``); naive timestamps are taken as UTC instants.  An unknown zone raises
-``BadArguments`` (code 36).
+Times are shown in ``time_zone`` (an IANA name; default: the process's local zone, found as a
+session finds it, by ``sqlbridge.timezone``); naive timestamps are taken as UTC instants.  An
+unknown zone raises ``BadArguments`` (code 36).
 """
 
 from __future__ import annotations
