@@ -15,7 +15,8 @@ import time
 
 from .common import Figure
 
-MODULES = ["throughput", "dag", "workers", "schedule", "snapshot", "cascade", "sql", "cli"]
+MODULES = ["throughput", "dag", "workers", "schedule", "snapshot", "cascade", "sql", "cli",
+           "clients"]
 
 
 def format_table(figures: list[Figure]) -> str:

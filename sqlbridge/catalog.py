@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from loader.snapshot import POOLS_SCHEMA, SCHEMA, STATUS_NAMES
+
+if TYPE_CHECKING:
+    from sqlbridge.limits import Limits
 
 #: ClickHouse's spelling of the status enum (values are the ``LoadStatus`` integers).
 STATUS_CLICKHOUSE_TYPE = (
@@ -214,10 +218,15 @@ def columns_listing() -> pa.Table:
     return pa.table(data)
 
 
-def static_tables() -> dict[str, pa.Table]:
-    """The fixed tables created once per session beside the live ones."""
+def static_tables(*, time_zone: str = "UTC", dialect: str = "clickhouse",
+                  limits: Limits | None = None) -> dict[str, pa.Table]:
+    """The fixed tables created once per session beside the live ones; ``system.settings``
+    says what that session honours (``sqlbridge.settings``)."""
+    from sqlbridge import settings
+
     return {
         "tables": tables_listing(),
         "columns": columns_listing(),
         "databases": pa.table({"name": ["system"]}),
+        "settings": settings.table(time_zone=time_zone, dialect=dialect, limits=limits),
     }

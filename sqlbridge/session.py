@@ -258,7 +258,8 @@ class Session:
             con.execute(table.view_sql())
             self._parent_live[table.name].end()
             con.execute(f"COMMENT ON VIEW {table.view} IS '{_sql_str(table.description)}'")
-        for name, data in catalog.static_tables().items():
+        for name, data in catalog.static_tables(time_zone=self.time_zone, dialect=self.dialect,
+                                                limits=self.limits).items():
             con.register("__asl_static", data)
             con.execute(f"CREATE TABLE {catalog.INTERNAL_SCHEMA}.{name} AS "
                         "SELECT * FROM __asl_static")

@@ -22,6 +22,14 @@
 * An error is ``Code: N. DB::Exception: message (NAME)`` with the status
   ``sqlbridge.endpoint.statuses`` gives its code; the token is checked first
   (``sqlbridge.endpoint.auth``).
+* Other methods, as ClickHouse's server answers them: ``HEAD`` runs the statement like ``GET``
+  (the same status and headers, no body; no Content-Length either, since the live answer of the
+  ``GET`` that follows may be longer, and a reader that trusts a HEAD's length, DuckDB's httpfs,
+  would cut a Parquet file short); ClickHouse's ``url()`` and DuckDB send one before reading.
+  ``OPTIONS`` (a CORS preflight) is 204 with the headers of ClickHouse's default
+  ``http_options_response``. ``PUT``, ``DELETE``, ``PATCH``, ``TRACE`` and ``CONNECT`` are 501
+  Not Implemented and the connection is closed, as ClickHouse does (it sends no body; this says
+  why, as NOT_IMPLEMENTED).
 
 Robustness: a query is at most ``MAX_QUERY_SIZE`` bytes (ClickHouse's ``max_query_size``); a
 larger body is refused before it is read and the connection closed. Malformed HTTP, an idle or
@@ -61,6 +69,17 @@ log = logging.getLogger("asl.http")
 MAX_QUERY_SIZE = 262144
 #: Seconds a connection may sit idle (or stall mid-request) before it is closed.
 IDLE_TIMEOUT = 30.0
+
+
+#: ClickHouse's answer to OPTIONS: the headers of the ``http_options_response`` section its
+#: default configuration ships (a browser's CORS preflight then lets the query through).
+OPTIONS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "origin, x-requested-with, x-clickhouse-format, "
+                                    "x-clickhouse-user, x-clickhouse-key, Authorization",
+    "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+    "Access-Control-Max-Age": "86400",
+}
 
 
 class HttpLengthRequired(QueryError):
@@ -221,6 +240,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self._handle()
 
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._handle()  # the statement runs, as in ClickHouse: its status and headers, no body
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        self._drop_body()
+        self._send(_Answer(204, b"", dict(OPTIONS_HEADERS), close=True))
+
+    def _refuse_method(self) -> None:
+        self._drop_body()
+        self._send(_error_answer(NotImplemented_(
+            f"HTTP method {self.command} is not supported: ClickHouse's HTTP "
+            "interface answers GET, HEAD and POST (and OPTIONS, a CORS preflight); send queries "
+            "with GET /?query=... or POST /"), close=True))
+
+    do_PUT = do_DELETE = do_PATCH = do_TRACE = do_CONNECT = _refuse_method
+
+    def _drop_body(self) -> None:
+        # Read (at most MAX_QUERY_SIZE of) it: closing with unread bytes would reset the
+        # connection under the answer, and the client would see no status at all.
+        try:
+            self._read_body()
+        except (QueryError, _Malformed, OSError):
+            pass
+
     def _handle(self) -> None:
         endpoint: Endpoint = self.server.endpoint
         self.server.request_started()
@@ -257,7 +300,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                     .encode(), {"Content-Type": "text/plain; charset=UTF-8"})
             params = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
             query = next((v for k, v in params if k == "query"), "")
-            if not query and not body and self.command == "GET":
+            if not query and not body and self.command in ("GET", "HEAD"):
                 return _Answer(200, b"Ok.\n")
             try:
                 text = (query + "\n" if query else "") + body.decode("utf-8")
@@ -325,13 +368,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(answer.status)
             headers = {"Content-Type": "text/plain; charset=UTF-8", **answer.headers,
                        "Content-Length": str(len(answer.body))}
+            body = answer.body
+            if self.command == "HEAD" or answer.status == 204:
+                body = b""  # see the module docstring: no length for a HEAD
+                del headers["Content-Length"]
+                if answer.status == 204:
+                    del headers["Content-Type"]
             if answer.close:
                 headers["Connection"] = "close"
                 self.close_connection = True
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(answer.body)
+            self.wfile.write(body)
         except (ConnectionError, TimeoutError):
             self.close_connection = True  # the client left: nothing to tell it
 

@@ -70,6 +70,6 @@ def content_type(fmt: str) -> str:
         return "application/json; charset=UTF-8"
     if fmt == "JSONEachRow":
         return "application/x-ndjson; charset=UTF-8"
-    if fmt in ("Parquet", "Arrow", "ArrowStream"):
+    if fmt in ("Parquet", "Arrow", "ArrowStream", "Native"):
         return "application/octet-stream"
     return "text/plain; charset=UTF-8"

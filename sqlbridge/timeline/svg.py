@@ -296,11 +296,11 @@ def _bars(tl: Timeline, x, lane_h: int, lane_y: list[float]) -> list[str]:
         status = status if status in STATUS_FILLS else "INTERRUPTED"
         cls = f"bar s-{status}" + (" crit" if bar.critical else "")
         w = max(1.0, x1 - x0)
+        if w < 3:  # an outline would hide a thin bar's colour
+            cls += " thin"
         rects.append(f'<rect class="{cls}" data-job="{bar.job_id}" x="{x0:.1f}" y="{top}" '
                      f'width="{w:.1f}" height="{bar_h}"><title>{escape(tooltip(bar, tl))}'
                      "</title></rect>")
-        if w < 3:  # an outline would hide a thin bar's colour
-            cls += " thin"
         fits = int((w - 6) / _CHAR_W)
         if lane_h >= 14 and fits >= 8:
             name = bar.name if len(bar.name) <= fits else bar.name[:fits - 1] + "\u2026"

@@ -13,7 +13,7 @@ from sqlbridge import catalog
 from sqlbridge.errors import UnknownTable
 
 #: Static tables created once per session next to the live views (``system.tables`` ...).
-STATIC_TABLES = ("tables", "columns", "databases")
+STATIC_TABLES = ("tables", "columns", "databases", "settings")
 
 
 def system_name(table: exp.Table) -> str | None:
