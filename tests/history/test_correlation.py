@@ -58,7 +58,7 @@ def test_grepping_job_tags_in_a_log_file_finds_the_job_and_its_text_log(loader, 
 
     # ... then asks the history about it: WHERE job_id = <the id from the log>.
     got = query(history, "log", "SELECT type, job, status, parent_job_id, tags['volume'] "
-                "FROM t WHERE job_id = ? ORDER BY type", [child_id])
+                "FROM t WHERE job_id = ? ORDER BY type DESC", [child_id])
     assert got == [("JobStart", "copy volume", "PENDING", parent_id, "vol-7"),
                    ("JobFinish", "copy volume", "OK", parent_id, "vol-7")]
     assert query(history, "log", "SELECT DISTINCT job FROM t WHERE job_id = ?",

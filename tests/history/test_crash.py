@@ -20,7 +20,7 @@ from sqlbridge.history.schema import visible_segments
 
 CHILD = Path(__file__).with_name("crash_child.py")
 ROOT = Path(__file__).resolve().parents[2]
-KILLS = 12
+KILLS = 10
 FLUSH = 0.02
 
 
@@ -71,7 +71,7 @@ def test_random_sigkills_never_leave_an_unreadable_history_or_lose_a_flushed_job
             assert words[0] == "instance"
             instances.append(words[1])
             read_line(proc)  # one batch finished: flushes, merges and retention are running
-            time.sleep(rng.uniform(0.0, 0.3))  # the random moment of the kill
+            time.sleep(rng.uniform(0.0, 0.25))  # the random moment of the kill
             proc.send_signal(signal.SIGKILL)
             out, _ = proc.communicate(timeout=30)
         finally:
@@ -111,7 +111,8 @@ def test_random_sigkills_never_leave_an_unreadable_history_or_lose_a_flushed_job
     assert processes == set(instances)
     logged = {r["loader_instance"] for sub in ("log", "archive/log")
               for r in rows(path, sub, "DISTINCT loader_instance")}
-    assert last in logged and len(logged) >= KILLS // 2
+    wrote = {r["loader_instance"] for r in rows(path, "processes") if r["events_written"]}
+    assert last in logged and wrote <= logged
     # Segments a kill left covered by a merged one are ignored by readers.
     for sub in ("log", "text_log"):
         names = os.listdir(path / sub)

@@ -51,7 +51,7 @@ def test_a_job_canceled_before_it_started_has_only_a_finish_row(loader, history)
         loader.remove([waiting])
         release.set()
         loader.wait_all(timeout=TIMEOUT)
-    assert query(history, "log", "SELECT job, type, status FROM t ORDER BY job, type") == [
+    assert query(history, "log", "SELECT job, type, status FROM t ORDER BY job, type DESC") == [
         ("blocker", "JobStart", "PENDING"), ("blocker", "JobFinish", "OK"),
         ("never runs", "JobFinish", "CANCELED")]
 
