@@ -446,3 +446,16 @@ def test_explain_syntax_shows_the_translation_and_explain_shows_the_plan(db):
     assert "Aggregate" in text and "ARROW_SCAN" in text.upper()
     with pytest.raises(NotImplemented_):
         db.query("EXPLAIN PIPELINE SELECT 1")
+
+
+def test_the_registry_finds_a_function_by_name_any_case_by_sqlglot_class_and_as_an_if_combinator():
+    import sqlglot
+
+    from sqlbridge.functions import lookup, lookup_name
+
+    assert lookup_name("uniqexact") is lookup_name("uniqExact")
+    assert lookup_name("uniqExactIf").result_type == "UInt64"  # derived from uniqExact
+    assert lookup_name("toStartOfHour") is lookup_name("toStartOfMinute")  # an alias
+    count = sqlglot.parse_one("SELECT count()", read="clickhouse").expressions[0]
+    assert lookup(count) is lookup_name("count")  # sqlglot's exp.Count
+    assert lookup_name("noSuchFunction") is None
