@@ -15,7 +15,7 @@ import time
 
 from .common import Figure
 
-MODULES = ["throughput", "dag", "workers", "schedule", "snapshot", "cascade", "sql", "cli",
+MODULES = ["throughput", "journal", "dag", "workers", "schedule", "snapshot", "cascade", "sql", "cli",
            "clients"]
 
 

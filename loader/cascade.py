@@ -14,10 +14,12 @@ from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING
 
 from .job import CANCELED, FAILED, OK, PENDING, STATUS_NAMES, LoadJob, call_policy
+from .journal import record_finish_locked
 from .logs import log
 
 if TYPE_CHECKING:
     from .columns import Columns
+    from .journal import Journal
     from .pool import PoolState
     from .progress import Progress
 
@@ -35,6 +37,7 @@ class Cascade:
     _log_progress: bool
     _log_events: bool
     _idle_latches: list[threading.Lock]
+    _journals: list[Journal]
 
     if TYPE_CHECKING:  # the core's methods this part calls
         def _enqueue_locked(self, slot: int, now: int) -> None: ...
@@ -76,6 +79,8 @@ class Cascade:
             job.on_waiters_increment = job.on_waiters_decrement = None
         if job._latch is not None:
             job._latch.release()
+        if self._journals:
+            record_finish_locked(self._journals, cols, job, slot, status, now)
         if self._log_events:
             log(logging.DEBUG, "Finish load job '%s' with status %s", job.name,
                 STATUS_NAMES[status])

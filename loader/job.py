@@ -14,8 +14,10 @@ The loader, under its lock, from ``schedule()`` on: ``_loader``, ``_slot`` (set 
 never changed), ``_pool`` (only before scheduling may ``prioritize()`` change it here; after,
 the pool lives in the columns), ``_walk`` (schedule()'s marks), ``_dependents``, ``_latch``,
 ``_func`` and ``_dependency_failure`` (dropped at the finish), ``result`` and ``_error``
-(written once, before the status is published).  ``_hooks_lock`` is made under the loader
-lock but guards only the hooks.  Nothing else may write these; anyone may read them.
+(written once, before the status is published), ``_worker`` (written once, at the start).
+``_hooks_lock`` is made under the loader lock but guards only the hooks.  ``parent`` is set
+at construction, from the thread's current job, and never changes.  Nothing else may write
+these; anyone may read them.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class LoadJob:
 
     __slots__ = (
         "_func", "name", "_dependencies", "_pool", "_initial_pool", "_dependency_failure",
-        "on_waiters_increment", "on_waiters_decrement", "tags", "parent_job_id",
+        "on_waiters_increment", "on_waiters_decrement", "tags", "parent", "_worker",
         "result", "_error", "_loader", "_slot", "_latch", "_walk", "_dependents", "_hooks_lock",
         "__weakref__",
     )
@@ -154,9 +156,10 @@ class LoadJob:
         self.on_waiters_increment = on_waiters_increment
         self.on_waiters_decrement = on_waiters_decrement
         self.tags: dict[str, str] = dict(tags) if tags else {}
-        parent = current_job()
-        #: The job that created this one, when it was created inside a job (for the history).
-        self.parent_job_id: int = parent.job_id if parent is not None else 0
+        #: The job running on the thread that constructed this one (a sub-job's creator).
+        self.parent: LoadJob | None = current_job()
+        # (lane, native thread id) of the worker that took the job; set once, at its start.
+        self._worker: tuple[int, int] | None = None
         self.result: Any = None
         self._error: BaseException | None = None
         self._loader: AsyncLoader | None = None
@@ -194,6 +197,22 @@ class LoadJob:
     @property
     def dependencies(self) -> tuple[LoadJob, ...]:
         return self._dependencies
+
+    @property
+    def parent_job_id(self) -> int:
+        """The parent's job id, or 0 for a job created outside any job."""
+        return 0 if self.parent is None else self.parent.job_id
+
+    @property
+    def worker(self) -> int | None:
+        """The lane of the worker that ran (or runs) the job within its execution pool, or
+        None if it never started.  Lanes are 0, 1, ...: a worker takes the lowest free one."""
+        return None if self._worker is None else self._worker[0]
+
+    @property
+    def thread_id(self) -> int | None:
+        """``threading.get_native_id()`` of the worker that ran the job, or None."""
+        return None if self._worker is None else self._worker[1]
 
     @property
     def job_id(self) -> int:

@@ -69,7 +69,9 @@ all under the one lock.  The leaf ideas live beside it, each in its own module:
   policies (a base class too);
 - ``graph.py``: schedule()'s walk and its cycle detection, ancestry;
 - ``latches.py``: blocking outside the lock, and taking it;
-- ``progress.py`` (``Processed: N%``) and ``logs.py``;
+- ``introspection.py``: snapshot() and open_journal() (a base class); ``journal.py``: the
+  lifecycle journal's buffers and tables;
+- ``progress.py`` (``Processed: N%``), ``logs.py`` and ``logtags.py`` (JobTagFilter);
 - ``pool.py``: pools, their ready queues and the pool accessors (a base class);
 - ``columns.py`` and ``snapshot.py``: per-job state and its tables;
 - ``job.py``: jobs, the statuses, dependency-failure policies.
@@ -83,19 +85,19 @@ from collections.abc import Iterable, Sequence
 from time import perf_counter_ns, time_ns
 from typing import Any
 
-import pyarrow as pa
-
 from .cascade import Cascade
 from .columns import Columns
 from .context import job_context
 from .errors import AsyncLoadCanceled, AsyncLoadFailed, LogicalError, format_exception
 from .graph import gather_locked
+from .introspection import Introspection
 from .job import FAILED, OK, PENDING, LoadJob, LoadStatus, check_job
+from .journal import Journal, record_finish_locked, record_start_locked
 from .latches import acquire_yielding, release_all_locked
 from .logs import log
 from .pool import InvalidArgument, Pool, PoolLookup, PoolState, resolve_max_threads
 from .progress import Progress
-from .snapshot import NameOrder, build_table
+from .snapshot import NameOrder
 from .task import jobs_of
 from .waiting import Waiting
 
@@ -104,7 +106,7 @@ def _now_us() -> int:
     return time_ns() // 1000
 
 
-class AsyncLoader(Waiting, Cascade, PoolLookup):
+class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
     """Schedules load jobs, runs them in pools of worker threads, and tracks their state."""
 
     def __init__(
@@ -146,6 +148,9 @@ class AsyncLoader(Waiting, Cascade, PoolLookup):
         self._log_progress = log_progress
         self._log_events = log_events
         self._progress = Progress()
+        # The open journals (journal.py); a list changed in place under the lock, so that
+        # workers can keep a reference.  Empty, it costs each event one falsy check.
+        self._journals: list[Journal] = []
 
     # -- context manager ------------------------------------------------------------------
     def __enter__(self) -> AsyncLoader:
@@ -348,12 +353,14 @@ class AsyncLoader(Waiting, Cascade, PoolLookup):
         pool.workers += 1
         if self._log_events:
             log(logging.DEBUG, "Spawn loader worker #%d in %s", pool.workers, pool.name)
+        lane = pool.take_lane()
         thread = threading.Thread(
-            target=self._worker, args=(pool,), name=f"asl-{pool.name}", daemon=True
+            target=self._worker, args=(pool, lane), name=f"asl-{pool.name}-{lane}", daemon=True
         )
         try:
             thread.start()
         except Exception as exc:  # out of threads or memory: roll back, as ClickHouse does
+            pool.free_lane(lane)
             pool.workers -= 1
             if pool.workers == 0 and not any(p.workers for p in self._pools):
                 self._current_priority = None
@@ -373,10 +380,12 @@ class AsyncLoader(Waiting, Cascade, PoolLookup):
             while self._can_spawn_locked(pool):
                 self._spawn_locked(pool)
 
-    def _worker(self, pool: PoolState) -> None:
+    def _worker(self, pool: PoolState, lane: int) -> None:
         context = job_context()
+        me = (lane, threading.get_native_id())  # what job.worker and job.thread_id read
         cols = self._columns
         jobs = self._jobs
+        journals = self._journals  # changed in place, under the lock
         ready_seqno, execution_pool_id = cols.ready_seqno, cols.execution_pool_id
         start_time, start_ns = cols.start_time, cols.start_ns
         lock = self._lock
@@ -404,6 +413,7 @@ class AsyncLoader(Waiting, Cascade, PoolLookup):
                     slot, error, result = -1, None, None
                 if not self._can_worker_live_locked(pool):
                     pool.workers -= 1
+                    pool.free_lane(lane)
                     if self._log_events:
                         log(logging.DEBUG, "Stop worker in %s", pool.name)
                     if pool.workers == 0:
@@ -412,12 +422,15 @@ class AsyncLoader(Waiting, Cascade, PoolLookup):
                     return
                 slot = pool.pop()
                 job = jobs[slot]
+                job._worker = me
                 ready_seqno[slot] = 0
                 execution_pool_id[slot] = pool.id
                 start_time[slot] = now
                 start_ns[slot] = now_ns
                 pool.executing += 1
                 func = job._func
+                if journals:
+                    record_start_locked(journals, cols, job, slot, now)
                 if self._log_events:
                     log(logging.DEBUG, "Execute load job '%s' in %s", job.name, pool.name)
             finally:
@@ -451,6 +464,8 @@ class AsyncLoader(Waiting, Cascade, PoolLookup):
             job.on_waiters_increment = job.on_waiters_decrement = None
         if job._latch is not None:
             job._latch.release()
+        if self._journals:
+            record_finish_locked(self._journals, cols, job, slot, OK, now)
         if self._log_events:
             log(logging.DEBUG, "Finish load job '%s' with status OK", job.name)
         self._scheduled -= 1
@@ -473,15 +488,6 @@ class AsyncLoader(Waiting, Cascade, PoolLookup):
     def _notify_idle_locked(self) -> None:
         """Wake every blocked wait_all/pause/shutdown to re-check its condition."""
         release_all_locked(self._idle_latches)
-
-    # -- introspection --------------------------------------------------------------------
-    def snapshot(self) -> pa.Table:
-        """The state of every scheduled and finished-not-removed job: the SPEC §3 table."""
-        with self._lock:
-            columns = self._columns.copy()
-            now_ns = perf_counter_ns()
-        return build_table(columns, self._pool_names(), self._pool_priorities(), now_ns,
-                           self._name_order)
 
     def __repr__(self) -> str:
         return (

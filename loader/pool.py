@@ -72,7 +72,7 @@ class PoolState:
     __slots__ = (
         "id", "name", "priority", "max_threads", "workers", "suspended_workers",
         "waiting_workers", "executing", "ready_count", "_fifo", "_moved", "_ready_seqno",
-        "_pool_id",
+        "_pool_id", "_lanes", "_free_lanes",
     )
 
     def __init__(self, pool_id: int, pool: Pool, columns: Columns) -> None:
@@ -92,6 +92,20 @@ class PoolState:
         self._moved: list[tuple[int, int]] = []
         # The columns that say whether an entry is live (arrays grow in place, never replaced).
         self._ready_seqno, self._pool_id = columns.ready_seqno, columns.pool_id
+        # Worker lanes: 0.._lanes-1 were handed out; the freed ones wait in a heap.
+        self._lanes = 0
+        self._free_lanes: list[int] = []
+
+    def take_lane(self) -> int:
+        """The lowest lane no live worker of this pool holds; for a worker that starts."""
+        if self._free_lanes:
+            return heapq.heappop(self._free_lanes)
+        self._lanes += 1
+        return self._lanes - 1
+
+    def free_lane(self, lane: int) -> None:
+        """A worker exited (or never started): its lane is free for the next one."""
+        heapq.heappush(self._free_lanes, lane)
 
     def push(self, seqno: int, slot: int) -> None:
         """Queue a newly ready job (its seqno is the newest)."""

@@ -8,6 +8,7 @@ released and builds Arrow arrays over those copies without touching a Python obj
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,8 +16,8 @@ import pyarrow.compute as pc
 from .errors import format_exception
 from .job import STATUS_NAMES
 
-__all__ = ["POOLS_SCHEMA", "SCHEMA", "STATUS_NAMES", "NameOrder", "build_pools_table",
-           "build_table"]
+__all__ = ["POOLS_SCHEMA", "SCHEMA", "STATUS_NAMES", "THREAD_ID_FIELD", "WORKER_FIELD",
+           "NameOrder", "build_pools_table", "build_table"]
 
 _TS = pa.timestamp("us", tz="UTC")
 STATUS_TYPE = pa.dictionary(pa.int8(), pa.string())
@@ -48,6 +49,10 @@ SCHEMA = pa.schema(
         pa.field("finish_time", _TS),
     ]
 )
+
+#: The two columns ``snapshot(with_worker=True)`` adds at the end.
+WORKER_FIELD = pa.field("worker", pa.uint32())
+THREAD_ID_FIELD = pa.field("thread_id", pa.uint64())
 
 #: ``system.asynchronous_loader_pools``: one row per pool.
 POOLS_SCHEMA = pa.schema(
@@ -100,8 +105,10 @@ class NameOrder:
 
 
 def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int],
-                now_ns: int, name_order: NameOrder) -> pa.Table:
-    """Assemble the SPEC §3 table from copied columns, outside the loader lock."""
+                now_ns: int, name_order: NameOrder,
+                extra: Sequence[tuple[pa.Field, pa.Array]] = ()) -> pa.Table:
+    """Assemble the SPEC §3 table from copied columns, outside the loader lock; ``extra``
+    columns (one value per slot, like the copies) go at the end."""
     n = len(columns["names"])
     job_names, order = name_order.get(columns["names"])
     status = _buffer_array(columns["status"], pa.int8())
@@ -161,6 +168,8 @@ def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int]
         ],
         schema=SCHEMA,
     )
+    for field, values in extra:
+        table = table.append_column(field, values)
     # Rows by (job, job_id), without the removed ones.
     present = _buffer_array(columns["present"], pa.int8())
     if n and pc.min(present).as_py() == 0:

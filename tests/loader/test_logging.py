@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 
-from loader import AsyncLoader, LoadJob, Pool
+from loader import JOB_TAG_FORMAT, AsyncLoader, JobTagFilter, LoadJob, Pool
 
 TIMEOUT = 30
 
@@ -85,3 +86,48 @@ def test_progress_every_256_jobs(caplog):
     for expected in ["Processed: 25.0%", "Processed: 50.0%", "Processed: 75.0%",
                      "Processed: 100.0%"]:
         assert expected in lines, lines
+
+
+def test_job_tag_filter_writes_which_job_logged_each_line_to_a_file(tmp_path):
+    """A FileHandler with JobTagFilter and the documented format: ``job-<id>`` inside a job,
+    ``job-<parent>/job-<id>`` inside its sub-job, ``-`` outside any job."""
+    path = tmp_path / "asl.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.addFilter(JobTagFilter())
+    handler.setFormatter(logging.Formatter(JOB_TAG_FORMAT))
+    app = logging.getLogger("test.jobtags")
+    app.addHandler(handler)
+    app.setLevel(logging.INFO)
+    app.propagate = False
+
+    def child_func(loader, job):
+        app.info("inside the child")
+
+    def parent_func(loader, job):
+        app.info("inside the parent")
+        child = LoadJob(child_func, name="child")
+        loader.schedule(child)
+        loader.wait(child, timeout=TIMEOUT)
+
+    try:
+        app.info("before")
+        with AsyncLoader([Pool("p", 2)]) as loader:
+            loader.schedule(LoadJob(noop, name="first"))  # so the parent is not job 1
+            parent = LoadJob(parent_func, name="parent")
+            loader.schedule(parent)
+            loader.wait_all(TIMEOUT)
+        app.info("after")
+    finally:
+        app.removeHandler(handler)
+        handler.close()
+        app.propagate = True
+    lines = path.read_text(encoding="utf-8").splitlines()
+    shape = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (\S+) INFO test\.jobtags: (.*)$")
+    tagged = [shape.match(line).groups() for line in lines]
+    assert tagged == [
+        ("-", "before"),
+        (f"job-{parent.job_id}", "inside the parent"),
+        (f"job-{parent.job_id}/job-{parent.job_id + 1}", "inside the child"),
+        ("-", "after"),
+    ]
+
