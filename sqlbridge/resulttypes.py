@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlbridge import catalog
-
-KEY = b"clickhouse_type"
+from sqlbridge.chtypes import METADATA_KEY as KEY
+from sqlbridge.chtypes import clickhouse_type
 
 _SIMPLE = {
     "VARCHAR": "String", "BLOB": "String", "BIGINT": "Int64", "UBIGINT": "UInt64",
@@ -128,8 +128,6 @@ def decorate(
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     ch = None
         if ch is None and f.name in nullable:
-            from sqlbridge.chtypes import clickhouse_type
-
             ch = clickhouse_type(pa.field(f.name, col.type))
         if ch is not None:
             wrap = col.null_count or f.name in nullable
