@@ -8,6 +8,7 @@ a JOIN across the two processes' tables. ``curl`` and pandas read the same endpo
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -45,7 +46,7 @@ def _free_port_on_both() -> int:
     raise RuntimeError(f"no port free on both {first} and {second}")
 
 
-def _start(host: str, port: int, extra: tuple[str, ...]) -> tuple[subprocess.Popen, str]:
+def _spawn(host: str, port: int, extra: tuple[str, ...]) -> tuple[subprocess.Popen, queue.Queue]:
     env = {k: v for k, v in os.environ.items() if k not in ("ASL_URL", "ASL_TOKEN")}
     proc = subprocess.Popen(
         [*asl_command(), "demo", "--tables", "8", "--databases", "2", "--dictionaries", "1",
@@ -55,12 +56,16 @@ def _start(host: str, port: int, extra: tuple[str, ...]) -> tuple[subprocess.Pop
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout] + [lines.put(None)],
                      daemon=True).start()
+    return proc, lines
+
+
+def _url_of(proc: subprocess.Popen, lines: queue.Queue) -> str:
     while True:
         line = lines.get(timeout=TIMEOUT)
         if line is None:
-            raise RuntimeError(f"asl demo --serve {host}:{port} exited: {proc.stderr.read()}")
+            raise RuntimeError(f"asl demo --serve exited: {proc.stderr.read()}")
         if line.startswith("Serving system.asynchronous_loader at "):
-            return proc, line.split(" at ", 1)[1].split(" ", 1)[0]
+            return line.split(" at ", 1)[1].split(" ", 1)[0]
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +74,9 @@ def fleet():
     procs: list[subprocess.Popen] = []
     try:
         port = _free_port_on_both()
-        urls = {}
-        for host, extra in REPLICAS.items():
-            proc, url = _start(host, port, extra)
-            procs.append(proc)
-            urls[host] = url
-        yield port, urls
+        started = {host: _spawn(host, port, extra) for host, extra in REPLICAS.items()}
+        procs.extend(proc for proc, _ in started.values())
+        yield port, {host: _url_of(*spawned) for host, spawned in started.items()}
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGINT)
@@ -136,6 +138,24 @@ def test_a_join_across_two_processes_tables(fleet):
     assert differing, "the replica with failures must differ"
     assert all(a == "OK" and b in ("FAILED", "CANCELED") for _, a, b in differing)
     assert len({job for job, _, _ in differing}) == len(differing)
+
+
+def test_clickhouse_connect_reads_asl_demo_serve(fleet):
+    clickhouse_connect = pytest.importorskip("clickhouse_connect")
+    port, urls = fleet
+    client = clickhouse_connect.get_client(host="127.0.0.2", port=port)
+    try:
+        assert ".asl-" in client.server_version
+        assert client.server_tz.utcoffset(None) == dt.timedelta(0)  # the demo runs with TZ=UTC
+        result = client.query(f"SELECT * FROM {T} ORDER BY job_id")
+        assert len(result.column_names) == 22
+        assert result.row_count == int(_get(urls["127.0.0.2"], f"SELECT count() FROM {T}"))
+        failed = [r for r in result.named_results() if r["status"] == "FAILED"]
+        assert failed and all(r["exception"].startswith("Code: ") for r in failed)
+        frame = client.query_df(f"SELECT status, count() AS n FROM {T} GROUP BY status")
+        assert frame["n"].sum() == result.row_count
+    finally:
+        client.close()
 
 
 def test_http_methods_answer_as_clickhouses_server(fleet):
