@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from loader import AsyncLoader, Pool
 from sqlbridge.history.schema import visible_segments
@@ -17,8 +16,6 @@ TIMEOUT = 30.0
 
 
 def make_real_loader(threads: int = 2) -> AsyncLoader:
-    if not hasattr(AsyncLoader, "open_journal"):
-        pytest.skip("loader.open_journal() has not landed yet")
     return AsyncLoader([Pool("default", threads)])
 
 

@@ -6,20 +6,15 @@ from __future__ import annotations
 import logging
 import re
 
-import pytest
 from history_testkit import query, rows
 
-from loader import LoadJob
+from loader import JobTagFilter, LoadJob
 from sqlbridge.history import record_history
 
 FORMAT = "%(asctime)s %(job_tag)s %(levelname)s %(name)s: %(message)s"
 
 
 def test_grepping_job_tags_in_a_log_file_finds_the_job_and_its_text_log(loader, tmp_path):
-    try:
-        from loader import JobTagFilter
-    except ImportError:
-        pytest.skip("loader.JobTagFilter has not landed yet")
     log_file = tmp_path / "app.log"
     handler = logging.FileHandler(log_file)
     handler.addFilter(JobTagFilter())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
-from history_testkit import make_real_loader, rows, wait_until
+from history_testkit import rows, wait_until
 
 from sqlbridge.history.schema import visible_segments
 
@@ -60,7 +60,6 @@ def finished_jobs(path: Path, instance: str) -> set[int]:
 
 
 def test_random_sigkills_never_leave_an_unreadable_history_or_lose_a_flushed_job(tmp_path):
-    make_real_loader().shutdown()  # skips until the real journal exists
     path = tmp_path / "h"
     rng = random.Random(20261202)
     instances = []
