@@ -15,8 +15,8 @@ import time
 
 from .common import Figure
 
-MODULES = ["throughput", "journal", "dag", "workers", "schedule", "snapshot", "cascade", "sql",
-           "cli", "clients"]
+MODULES = ["throughput", "journal", "recording", "dag", "workers", "schedule", "snapshot",
+           "cascade", "sql", "cli", "clients"]
 
 
 def format_table(figures: list[Figure]) -> str:
