@@ -17,8 +17,9 @@ and a result cap, see ``sqlbridge.endpoint``); the statement's own clause wins, 
 The watchdog is one daemon thread for the whole process (``asl-watchdog``), started on first
 use: it sleeps until the nearest deadline, or polls ``alive()`` callbacks every
 ``POLL_INTERVAL`` seconds while any is registered (the endpoint's check that the client's socket
-is still open). Interrupting is the watchdog's only action: the statement's own thread turns
-DuckDB's ``InterruptException`` into the right error.
+is still open). Interrupting is the watchdog's only action, repeated at every poll until the
+statement is unwatched (an interrupt between two of its DuckDB calls would be lost); the
+statement's own thread turns DuckDB's ``InterruptException`` into the right error.
 """
 
 from __future__ import annotations
@@ -140,6 +141,10 @@ class Watchdog:
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, _Watch]] = []
         self._polled: set[_Watch] = set()
+        #: Fired and not yet unwatched: interrupted again at every poll, because an interrupt
+        #: that lands between two DuckDB calls of the statement (its sandbox check, then the
+        #: query) is lost.
+        self._firing: set[_Watch] = set()
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
 
@@ -164,6 +169,7 @@ class Watchdog:
         """Stop watching; returns why it fired (``"timeout"``, ``"client"``) or None."""
         with self._cond:
             self._polled.discard(w)
+            self._firing.discard(w)
             w.deadline = None  # its heap entry is skipped when it comes up
             fired, w.fired = w.fired, w.fired or "done"
         return fired
@@ -178,10 +184,12 @@ class Watchdog:
                     _, _, w = heapq.heappop(self._heap)
                     if w.deadline is not None and w.fired is None:
                         w.fired = "timeout"
+                        self._firing.add(w)
                         due.append((w, "timeout"))
                 polled = list(self._polled)
+                again = [(w, w.fired or "") for w in self._firing if (w, w.fired) not in due]
                 wait = self._heap[0][0] - now if self._heap else None
-                if polled:
+                if polled or self._firing:
                     wait = POLL_INTERVAL if wait is None else min(wait, POLL_INTERVAL)
             for w in polled:
                 if w.fired is None and not _safe(w.alive):
@@ -190,14 +198,15 @@ class Watchdog:
                             continue
                         w.fired = "client"
                         self._polled.discard(w)
+                        self._firing.add(w)
                     due.append((w, "client"))
-            for w, why in due:
+            for w, why in due + again:
                 try:
                     w.interrupt(why)
                 except Exception:  # a connection closed meanwhile: nothing left to stop
                     pass
             with self._cond:
-                if not self._heap and not self._polled:
+                if not self._heap and not self._polled and not self._firing:
                     self._cond.wait()
                 elif wait is not None and wait > 0 and not due:
                     self._cond.wait(wait)

@@ -160,3 +160,65 @@ def _function_names(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for value in node:
             yield from _function_names(value)
+
+
+# -- what an HTTP client may see (``check_exposed``) ------------------------------------------
+
+#: Schemas and catalogs of DuckDB's own metadata (its settings, its catalog, the session's
+#: internal objects and their CREATE statements).
+_METADATA_SCHEMAS = {"information_schema", "pg_catalog"}
+_METADATA_CATALOGS = {"system", "temp"}
+_METADATA_PREFIXES = ("duckdb_", "pragma_", "sqlite_")
+
+
+def check_exposed(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """For a session served to others (the HTTP endpoint): besides ``check``, refuse DuckDB's
+    metadata (``duckdb_settings()``, ``system.main.duckdb_tables``, ``information_schema``,
+    ``pragma_*``, ``current_setting`` of anything but the zone), answered as ClickHouse answers
+    a function or table it does not have, so a client sees only the system tables, never the
+    host's settings, paths or the session's internals."""
+    from sqlbridge import catalog
+    from sqlbridge.errors import UnknownFunction, UnknownTable
+
+    serialized = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0]
+    tree = json.loads(serialized[0]) if serialized else {}
+    for node in _nodes(tree):
+        if node.get("class") == "FUNCTION" and isinstance(node.get("function_name"), str):
+            name = node["function_name"].lower()
+            if name.startswith(_METADATA_PREFIXES) or (
+                    name == "current_setting" and not _is_time_zone_argument(node)):
+                raise UnknownFunction(f"Unknown function {node['function_name']}: DuckDB's "
+                                      "own metadata is not served here. The tables are: "
+                                      f"{catalog.system_table_list()}")
+        elif node.get("type") == "BASE_TABLE":
+            table = str(node.get("table_name", "")).lower()
+            schema = str(node.get("schema_name", "")).lower()
+            where = str(node.get("catalog_name", "")).lower()
+            if where in _METADATA_CATALOGS or schema in _METADATA_SCHEMAS \
+                    or table.startswith(_METADATA_PREFIXES):
+                shown = ".".join(p for p in (node.get("catalog_name"), node.get("schema_name"),
+                                             node.get("table_name")) if p)
+                raise UnknownTable(f"Table {shown} does not exist. The system tables are: "
+                                   f"{catalog.system_table_list()}")
+
+
+def _is_time_zone_argument(node: dict) -> bool:
+    arguments = node.get("arguments") or node.get("children") or []
+    if len(arguments) != 1:
+        return False
+    argument = arguments[0].get("expression", arguments[0]) if isinstance(arguments[0], dict) \
+        else {}
+    literal = argument.get("literal") or argument.get("value") or {}
+    text = literal.get("text") if isinstance(literal, dict) else None
+    return isinstance(text, str) and text.lower() == "timezone"
+
+
+def _nodes(tree: Any) -> Iterator[dict]:
+    stack = [tree]
+    while stack:  # iterative: the tree may be deeper than Python's recursion limit
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)

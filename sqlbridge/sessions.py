@@ -38,8 +38,9 @@ class SessionCache:
     """Sessions by (source, dialect, time zone), least recently used closed past the cap."""
 
     def __init__(self, max_sessions: int = MAX_SESSIONS, *, limits: Limits | None = None,
-                 max_lanes: int | None = None) -> None:
+                 max_lanes: int | None = None, exposed: bool = False) -> None:
         self.max_sessions = max_sessions
+        self._exposed = exposed
         self._limits = limits
         self._max_lanes = max_lanes
         self._lock = threading.Lock()
@@ -108,7 +109,7 @@ class SessionCache:
         options = {} if self._max_lanes is None else {"max_lanes": self._max_lanes}
         # Outside the lock: opening takes ~40 ms, and other sessions keep serving meanwhile.
         fresh = Session(source, dialect=dialect, time_zone=time_zone, limits=self._limits,
-                        **options)
+                        exposed=self._exposed, **options)
         with self._lock:
             if self._closed:
                 fresh.close()

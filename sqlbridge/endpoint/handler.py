@@ -32,19 +32,25 @@
   why, as NOT_IMPLEMENTED).
 
 Robustness: a query is at most ``MAX_QUERY_SIZE`` bytes (ClickHouse's ``max_query_size``); a
-larger body is refused before it is read and the connection closed. Malformed HTTP, an idle or
-stalled connection (``IDLE_TIMEOUT``), a client that hangs up mid-answer: each ends that one
-connection and nothing else.
+larger body is refused before it is read and the connection closed. A request is read within
+the connection limits (``sqlbridge.endpoint.connections``: header, body and send timeouts).
+Malformed HTTP is answered ``Code: 1000. DB::Exception: ... (POCO_EXCEPTION)`` (ClickHouse's
+code for what its HTTP library refuses) and ends that connection; a client that hangs up
+mid-answer, or while its statement runs (the statement is then interrupted, see
+``Endpoint.query``), ends that one connection and nothing else.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.server
 import logging
+import re
 import select
 import socket
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
@@ -61,14 +67,12 @@ from sqlbridge.errors import (
     TooManySimultaneousQueries,
 )
 
-__all__ = ["Endpoint", "Handler", "MAX_QUERY_SIZE", "IDLE_TIMEOUT"]
+__all__ = ["Endpoint", "Handler", "MAX_QUERY_SIZE"]
 
 log = logging.getLogger("asl.http")
 
 #: ClickHouse's default ``max_query_size``: the longest query text accepted, in bytes.
 MAX_QUERY_SIZE = 262144
-#: Seconds a connection may sit idle (or stall mid-request) before it is closed.
-IDLE_TIMEOUT = 30.0
 
 
 #: ClickHouse's answer to OPTIONS: the headers of the ``http_options_response`` section its
@@ -130,7 +134,28 @@ def _error_answer(error: QueryError, close: bool = False) -> _Answer:
                "Content-Type": "text/plain; charset=UTF-8"}
     if error.code == RequiredPassword.code:
         headers["WWW-Authenticate"] = CHALLENGE
-    return _Answer(status, (str(error) + "\n").encode(), headers, close)
+    return _Answer(status, (hide_host_paths(str(error)) + "\n").encode(), headers, close)
+
+
+def hide_host_paths(text: str) -> str:
+    """``text`` with the serving host's own directories (home, Python's prefix, the working
+    directory, DuckDB's extension folder) replaced by ``<server path>``: an error answered to a
+    client names what it wrote, never where things live on the server."""
+    for prefix in _host_prefixes():
+        text = text.replace(prefix, "<server path>")
+    return re.sub(r"<server path>[^\s'\"),]*", "<server path>", text)
+
+
+@functools.cache
+def _host_prefixes() -> tuple[str, ...]:
+    import os
+    import sys
+
+    found = {os.path.expanduser("~"), sys.prefix, sys.base_prefix, sys.exec_prefix, os.getcwd(),
+             os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    found = {p.rstrip("/") for p in found if p and p not in ("/", ".")}
+    found |= {os.path.realpath(p) for p in found}
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 class Endpoint:
@@ -144,6 +169,11 @@ class Endpoint:
         self.max_concurrent_queries = max_concurrent_queries
         self._running = 0
         self._running_lock = threading.Lock()
+
+    @property
+    def running(self) -> int:
+        """Statements running now."""
+        return self._running
 
     def authenticate(self, headers: Any) -> None:
         authenticate(headers, self._token)
@@ -229,10 +259,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     """One connection: ClickHouse's routes, keep-alive, bounded reads, quiet failures."""
 
     protocol_version = "HTTP/1.1"
+    # A request line without a version is HTTP/0.9 to http.server, which then answers with a
+    # bare body; every answer here carries a status line and headers.
+    default_request_version = "HTTP/1.1"
     server_version = "asl"
     sys_version = ""
-    timeout = IDLE_TIMEOUT
-    server: Any  # _ServerMixin
+    server: Any  # server._ServerMixin: .endpoint, .timeouts
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._handle()
@@ -288,8 +320,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except QueryError as e:
             return _error_answer(e, close=True)  # the rest of the body is still on the wire
         except _Malformed as e:
-            return _Answer(400, f"Bad request: {e}\n".encode(),
-                           {"Content-Type": "text/plain; charset=UTF-8"}, close=True)
+            return _Answer(400, f"Code: 1000. DB::Exception: Malformed HTTP request: {e}. "
+                                "(POCO_EXCEPTION)\n".encode(),
+                           {"Content-Type": "text/plain; charset=UTF-8",
+                            "X-ClickHouse-Exception-Code": "1000"}, close=True)
+        except TimeoutError:
+            return _Answer(408, b"Code: 209. DB::Exception: Timeout exceeded while reading the "
+                                b"request body. (SOCKET_TIMEOUT)\n",
+                           {"Content-Type": "text/plain; charset=UTF-8",
+                            "X-ClickHouse-Exception-Code": "209"}, close=True)
         try:
             endpoint.authenticate(self.headers)
             if url.path == "/ping":
@@ -322,6 +361,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return _still_connected(self.connection)
 
     def _read_body(self) -> bytes:
+        timeouts = getattr(self.server, "timeouts", None)
+        if timeouts is not None and hasattr(self.rfile, "deadline"):
+            self.rfile.deadline = time.monotonic() + timeouts.body_timeout
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._read_chunked()
         length = self.headers.get("Content-Length")
@@ -364,6 +406,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.rfile.readline(8)
 
     def _send(self, answer: _Answer) -> None:
+        self._send_timeout()
         try:
             self.send_response(answer.status)
             headers = {"Content-Type": "text/plain; charset=UTF-8", **answer.headers,
@@ -384,16 +427,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (ConnectionError, TimeoutError):
             self.close_connection = True  # the client left: nothing to tell it
 
+    def _send_timeout(self) -> None:
+        timeouts = getattr(self.server, "timeouts", None)
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(timeouts.send_timeout if timeouts else None)
+
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
         """http.server's protocol errors (bad request line, huge headers, unknown method) as
-        plain text, not HTML, and never keeping the connection."""
+        ClickHouse-style plain text, not HTML, and never keeping the connection."""
         phrase = self.responses.get(code, ("Error",))[0]
-        text = f"{code} {message or phrase}" + (f": {explain}" if explain else "")
+        what = _printable(f"{message or phrase}" + (f": {explain}" if explain else ""))
+        text = (f"Code: 1000. DB::Exception: HTTP {code}: {what}. (POCO_EXCEPTION)")
         self.close_connection = True
+        self._send_timeout()
         try:
-            self.send_response(code, message)
+            self.send_response(code, _printable(message) if message else None)
             self.send_header("Content-Type", "text/plain; charset=UTF-8")
+            self.send_header("X-ClickHouse-Exception-Code", "1000")
             self.send_header("Connection", "close")
             body = (text + "\n").encode("utf-8", "replace")
             if self.command != "HEAD" and code >= 200 and code not in (204, 304):
@@ -422,6 +473,13 @@ def _multi_statements(text: str, pieces: list) -> str:
     return (f"Syntax error (Multi-statements are not allowed): failed at position {position} "
             f"(end of query): {' '.join(text[position - 1:position + 39].split())}. Send one "
             "statement per request (asl sql --connect sends a script's statements one by one)")
+
+
+def _printable(text: str) -> str:
+    """``text`` safe for a status line and a body: control characters and undecodable bytes
+    (http.server decodes the request line as Latin-1) shown escaped, at most 300 characters."""
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return out if len(out) <= 300 else out[:300] + "..."
 
 
 def _still_connected(sock: socket.socket) -> bool:

@@ -9,7 +9,8 @@
         ...                                                  # clients query it meanwhile
     # closed: no longer listening, connections ended, sessions closed, socket file removed
 
-``ThreadingHTTPServer`` gives each connection a thread, which runs ``handler.Handler``.
+The serving thread runs ``connections.Dispatcher``: connections wait in a selector, and a
+bounded pool of workers answers requests with ``handler.Handler``.
 ``server.serve_forever()`` blocks the calling thread until ``close()`` is called (from another
 thread or a signal handler) or Ctrl-C, and closes the server on the way out (the
 KeyboardInterrupt propagates to the caller). ``close()`` stops accepting, gives requests in
@@ -27,7 +28,6 @@ import os
 import socket
 import socketserver
 import threading
-import time
 import urllib.parse
 from typing import Any
 
@@ -39,71 +39,56 @@ from sqlbridge.endpoint.address import (
     unix_socket_path,
 )
 from sqlbridge.endpoint.auth import check_token
+from sqlbridge.endpoint.connections import Dispatcher, Reader, Timeouts
 from sqlbridge.endpoint.handler import Endpoint, Handler
 from sqlbridge.endpoint.sessions import Sessions
+from sqlbridge.limits import Limits
 from sqlbridge.source import JobSource
 
-__all__ = ["serve", "Server", "CLOSE_GRACE"]
+__all__ = ["serve", "Server", "CLOSE_GRACE", "MAX_EXECUTION_TIME", "MAX_RESULT_BYTES",
+           "MAX_CONCURRENT_QUERIES"]
 
 log = logging.getLogger("asl.http")
 
 #: Seconds ``close()`` lets requests in flight finish before ending their connections.
 CLOSE_GRACE = 2.0
+#: The endpoint's default time limit per statement, in seconds (ClickHouse's default is none;
+#: a diagnostic endpoint inside a server process should not run anything for ever).
+MAX_EXECUTION_TIME = 60.0
+#: The default cap on one result, in bytes of Arrow data (a 1 GB answer would take several GB
+#: of the served process's memory to render).
+MAX_RESULT_BYTES = 256 * 1024 * 1024
+#: Statements running at once, over all connections.
+MAX_CONCURRENT_QUERIES = 24
 
 
 class _ServerMixin:
-    """What both socket kinds share: connection tracking for ``close()``, quiet errors."""
+    """What both socket kinds share: the endpoint, the connection limits, quiet errors. The
+    socketserver classes only bind and listen; ``connections.Dispatcher`` serves."""
 
-    daemon_threads = True
-    block_on_close = False
     request_queue_size = 128
     endpoint: Endpoint
-
-    def setup_tracking(self) -> None:
-        self._connections: set[socket.socket] = set()
-        self._busy = 0
-        self._cond = threading.Condition()
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self._cond:
-            self._connections.add(request)
-        try:
-            super().process_request_thread(request, client_address)  # type: ignore[misc]
-        finally:
-            with self._cond:
-                self._connections.discard(request)
-                self._cond.notify_all()
+    timeouts: Timeouts
 
     def request_started(self) -> None:
-        with self._cond:
-            self._busy += 1
+        pass
 
     def request_finished(self) -> None:
-        with self._cond:
-            self._busy -= 1
-            self._cond.notify_all()
+        pass
 
-    def end_connections(self, grace: float) -> None:
-        deadline = time.monotonic() + grace
-        with self._cond:
-            while self._busy and time.monotonic() < deadline:
-                self._cond.wait(deadline - time.monotonic())
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + grace
-        with self._cond:
-            while self._connections and time.monotonic() < deadline:
-                self._cond.wait(deadline - time.monotonic())
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that vanished mid-request is normal life for a server; anything else is
-        # logged, never printed over the user's terminal, and ends only that connection.
-        log.debug("asl HTTP endpoint: connection error", exc_info=True)
+    def make_handler(self, sock: socket.socket, address: Any, reader: Reader) -> Handler:
+        """A ``Handler`` for one connection, without http.server's serve-it-all constructor
+        (the dispatcher calls ``handle_one_request`` once per request)."""
+        handler = Handler.__new__(Handler)
+        handler.request, handler.client_address, handler.server = sock, address, self
+        handler.connection = sock
+        handler.rfile = reader  # type: ignore[assignment]
+        handler.wfile = socketserver._SocketWriter(sock)  # type: ignore[attr-defined]
+        handler.close_connection = True
+        return handler
 
 
-class _TCPServer(_ServerMixin, http.server.ThreadingHTTPServer):
+class _TCPServer(_ServerMixin, http.server.HTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind would look up the host's FQDN (a DNS query); not needed.
         socketserver.TCPServer.server_bind(self)
@@ -115,7 +100,7 @@ class _TCP6Server(_TCPServer):
     address_family = socket.AF_INET6
 
 
-class _UnixServer(_ServerMixin, socketserver.ThreadingUnixStreamServer):
+class _UnixServer(_ServerMixin, socketserver.UnixStreamServer):
     pass
 
 
@@ -131,9 +116,10 @@ class Server:
         self._unix_inode = os.stat(unix_path).st_ino if unix_path else None
         self._closed = threading.Event()
         self._close_lock = threading.Lock()
-        self._thread = threading.Thread(target=httpd.serve_forever,  # type: ignore[attr-defined]
-                                        kwargs={"poll_interval": 0.1},
-                                        name="asl-http", daemon=True)
+        self._dispatcher = Dispatcher(httpd.socket,  # type: ignore[attr-defined]
+                                      httpd.make_handler, httpd.timeouts)
+        self._thread = threading.Thread(target=self._dispatcher.run, name="asl-http",
+                                        daemon=True)
         self._thread.start()
 
     @property
@@ -156,6 +142,16 @@ class Server:
         return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
     @property
+    def running_queries(self) -> int:
+        """Statements running now (each request runs one)."""
+        return self._httpd.endpoint.running
+
+    @property
+    def threads(self) -> int:
+        """Request worker threads started so far (at most ``Timeouts.max_threads``)."""
+        return self._dispatcher.thread_count()
+
+    @property
     def closed(self) -> bool:
         return self._closed.is_set()
 
@@ -173,10 +169,10 @@ class Server:
             if self._closed.is_set():
                 return
             httpd: Any = self._httpd
-            httpd.shutdown()
+            self._dispatcher.stop()
             self._thread.join()
             httpd.server_close()
-            httpd.end_connections(CLOSE_GRACE)
+            self._dispatcher.end_connections(CLOSE_GRACE)
             self._sessions.close()
             if self._unix_path is not None:
                 remove_socket_file(self._unix_path, self._unix_inode)
@@ -193,8 +189,11 @@ class Server:
 
 
 def serve(loader: JobSource, address: str | int | tuple[str, int] | os.PathLike[str], *,
-          token: str | None = None, dialect: str = "clickhouse",
-          time_zone: str | None = None) -> Server:
+          token: str | None = None, dialect: str = "clickhouse", time_zone: str | None = None,
+          max_execution_time: float = MAX_EXECUTION_TIME,
+          max_result_rows: int = 0, max_result_bytes: int = MAX_RESULT_BYTES,
+          max_concurrent_queries: int = MAX_CONCURRENT_QUERIES,
+          timeouts: Timeouts | None = None, max_lanes: int | None = None) -> Server:
     """Serve ``loader``'s live tables over HTTP at ``address``; returns the running ``Server``.
 
     ``address``: ``"127.0.0.1:8123"``, ``"[::1]:8123"``, ``":8123"`` or ``8123`` (loopback),
@@ -203,6 +202,15 @@ def serve(loader: JobSource, address: str | int | tuple[str, int] | os.PathLike[
     ``dialect`` and ``time_zone`` are the defaults for requests that do not set ``dialect`` or
     ``session_timezone`` (default zone: this process's local zone, as ClickHouse uses the
     server's). Raises ``OSError`` if the address is taken.
+
+    Protection (``sqlbridge.endpoint``, *Limits*): each statement runs at most
+    ``max_execution_time`` seconds and returns at most ``max_result_rows`` rows /
+    ``max_result_bytes`` bytes (0: no limit; a request's URL settings or the statement's
+    SETTINGS may change them, as in ClickHouse); at most ``max_concurrent_queries`` run at
+    once (more are TOO_MANY_SIMULTANEOUS_QUERIES). ``timeouts`` bounds the connections
+    (``connections.Timeouts``: threads, header/body/send/keep-alive timeouts, connections).
+    ``max_lanes`` caps the statements one session runs at once (default
+    ``sqlbridge.session.MAX_LANES``; 1 serialises them, as before lanes existed).
     """
     check_token(token)
     kind, where = parse_address(address)
@@ -227,15 +235,17 @@ def serve(loader: JobSource, address: str | int | tuple[str, int] | os.PathLike[
         except BaseException:
             httpd.server_close()
             raise
-    httpd.setup_tracking()
+    httpd.timeouts = timeouts or Timeouts()
+    limits = Limits(max_execution_time=max_execution_time, max_result_rows=max_result_rows,
+                    max_result_bytes=max_result_bytes)
     try:
-        sessions = Sessions(loader, dialect, time_zone)
+        sessions = Sessions(loader, dialect, time_zone, limits=limits, max_lanes=max_lanes)
     except BaseException:
         httpd.server_close()  # type: ignore[attr-defined]
         if unix_path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(unix_path)
         raise
-    httpd.endpoint = Endpoint(sessions, token)
+    httpd.endpoint = Endpoint(sessions, token, max_concurrent_queries)
     return Server(httpd, sessions, kind, unix_path)
 

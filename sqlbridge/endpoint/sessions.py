@@ -8,7 +8,8 @@ its own (``sqlbridge.session``, *Threads*), so a slow statement holds up only it
 how many run at once is bounded by the endpoint (``max_concurrent_queries``). Every statement
 takes its own consistent snapshot, however many times it scans the table, and runs in the
 sandboxed, read-only ``Session`` (``sqlbridge.sandbox``): no files, no ATTACH, no extensions,
-no settings; any statement's failure leaves its session usable.
+no settings, and (``exposed``) none of DuckDB's metadata; any statement's failure leaves its
+session usable.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class Sessions:
         from sqlbridge.timezone import local_time_zone
 
         self._loader = loader
-        self.cache = SessionCache(MAX_SESSIONS, limits=limits, max_lanes=max_lanes)
+        self.cache = SessionCache(MAX_SESSIONS, limits=limits, max_lanes=max_lanes,
+                                  exposed=True)
         zone = time_zone or local_time_zone()
         self.cache.pin(loader, dialect, zone)
         #: (dialect, time zone) of the server's default session.
