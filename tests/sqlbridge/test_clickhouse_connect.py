@@ -123,3 +123,21 @@ def test_commands_and_settings_table(client):
     rows = client.query("SELECT name, value, readonly FROM system.settings "
                         "WHERE name = 'session_timezone'").result_rows
     assert rows == [("session_timezone", ZONE, 0)]
+
+
+def test_system_settings_lists_what_the_endpoint_accepts_and_nothing_else(server, client):
+    from sqlbridge.endpoint.handler import _TRANSPORT_SETTINGS
+    from sqlbridge.limits import LIMIT_SETTINGS
+    from sqlbridge.translate import _HARMLESS_SETTINGS
+
+    rows = client.query("SELECT name, value, readonly FROM system.settings").result_rows
+    names = {name for name, _, _ in rows}
+    assert set(_TRANSPORT_SETTINGS) | set(_HARMLESS_SETTINGS) | LIMIT_SETTINGS <= names
+    for name, value, _ in rows:  # each is accepted with its value, as the table says
+        assert client.command("SELECT 1", settings={name: value}) == 1, name
+    with pytest.raises(clickhouse_connect.driver.exceptions.DatabaseError) as refused:
+        client.command("SELECT 1", settings={"join_use_nulls": "1"})  # not listed: refused
+    assert "Code: 48." in str(refused.value)
+    # the limits a request runs under when it sets none: the server's defaults
+    limits = dict((n, v) for n, v, _ in rows if n in LIMIT_SETTINGS)
+    assert limits["max_execution_time"] != "0" and limits["result_overflow_mode"] == "throw"
