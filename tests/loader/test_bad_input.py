@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from loader_testkit import TIMEOUT, noop
 
-from loader import AsyncLoader, AsyncLoadError, LoadJob, LoadStatus, LoadTask, Pool
+from loader import AsyncLoader, AsyncLoadError, LoadJob, LoadTask, Pool
 
 SPECIFIC = (AsyncLoadError, TypeError, ValueError, LookupError)
 
@@ -184,27 +184,6 @@ def test_prioritize_none_does_nothing(make_loader):
 def test_non_callable_waiter_hooks(hook):
     with pytest.raises(TypeError):
         LoadJob(noop, name="bad", **{hook: 3})
-
-
-def test_dependency_failure_policy_raising(make_loader):
-    """A broken policy must not break the loader: the job ends canceled or failed, and the
-    rest of the graph still finishes."""
-    loader = make_loader(1, paused=False)
-
-    def broken_policy(job, failed_dependency):
-        raise RuntimeError("policy bug")
-
-    def fail(loader, job):
-        raise ValueError("boom")
-
-    dep = LoadJob(fail, name="dep")
-    job = LoadJob(noop, name="job", dependencies=[dep], dependency_failure=broken_policy)
-    after = LoadJob(noop, name="after", dependencies=[job])
-    loader.schedule(after)
-    loader.wait_all(timeout=TIMEOUT)
-    assert job.status in (LoadStatus.CANCELED, LoadStatus.FAILED)
-    assert after.status == LoadStatus.CANCELED
-    assert_usable(loader)
 
 
 def test_bad_pool_lists():

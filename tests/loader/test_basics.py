@@ -459,6 +459,9 @@ def test_dependency_removed_after_finishing_ok(make_loader):
     loader.schedule(job)
     assert loader.wait(job, timeout=TIMEOUT) == "ran"
     assert dep.status == LoadStatus.OK
+    # The dependent's row still names the removed dependency; nothing else is in the table.
+    rows = loader.snapshot().to_pylist()
+    assert [r["job"] for r in rows] == ["job"] and rows[0]["dependencies"] == [dep.job_id]
 
 
 def test_elapsed_matches_start_and_finish(make_loader, syncs):

@@ -496,6 +496,8 @@ def test_a_policy_returning_a_non_exception_cancels_its_job(make_loader):
 
 
 def test_policy_raising_mid_cascade_cancels_and_the_cascade_goes_on(make_loader):
+    """A broken policy must not break the loader: its job is canceled with a message that
+    says so, and the cascade goes on through that job's own dependents."""
     loader = make_loader(1, paused=False)
 
     def fail(loader, job):
@@ -518,6 +520,9 @@ def test_policy_raising_mid_cascade_cancels_and_the_cascade_goes_on(make_loader)
     assert leaf.status == LoadStatus.CANCELED
     assert ignored.status == LoadStatus.OK
     assert loader.scheduled_job_count() == 0
+    after = LoadJob(lambda loader, job: "still runs", name="after")
+    loader.schedule(after)
+    assert loader.wait(after, timeout=TIMEOUT) == "still runs"
 
 
 def test_status_is_published_only_with_its_exception(make_loader):

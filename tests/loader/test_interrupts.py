@@ -40,7 +40,6 @@ def _running_job_refusing_one_wait(syncs):
     Returns (running, blocked, started, release): the removal under test is interrupted by
     the refusal while it waits for ``running``; a retry then succeeds.
     """
-    started, release = syncs.event(), syncs.event()
     refusals = [1]
 
     def refuse_once(job):
@@ -48,11 +47,19 @@ def _running_job_refusing_one_wait(syncs):
             refusals[0] -= 1
             raise RuntimeError("too many waiters")
 
+    return running_job_and_dependent(syncs, on_waiters_increment=refuse_once)
+
+
+def running_job_and_dependent(syncs, **running_options):
+    """``running``, which runs until ``release`` is set (``started`` once it runs), and
+    ``blocked``, which depends on it: (running, blocked, started, release)."""
+    started, release = syncs.event(), syncs.event()
+
     def run(loader, job):
         started.set()
         release.wait(TIMEOUT)
 
-    running = LoadJob(run, name="running", on_waiters_increment=refuse_once)
+    running = LoadJob(run, name="running", **running_options)
     blocked = LoadJob(noop, name="blocked", dependencies=[running])
     return running, blocked, started, release
 
@@ -84,14 +91,7 @@ def test_task_remove_interrupted_by_ctrl_c_can_be_retried(make_loader, syncs):
     and nothing can remove them through the task.
     """
     loader = make_loader(2, paused=False)
-    started, release = syncs.event(), syncs.event()
-
-    def run(loader, job):
-        started.set()
-        release.wait(TIMEOUT)
-
-    running = LoadJob(run, name="running")
-    blocked = LoadJob(noop, name="blocked", dependencies=[running])
+    running, blocked, started, release = running_job_and_dependent(syncs)
     task = LoadTask(loader, [running, blocked])
     task.schedule()
     assert started.wait(TIMEOUT)
@@ -129,14 +129,7 @@ def test_retried_shutdown_erases_what_the_interrupted_one_canceled(make_loader, 
 def test_loader_remove_interrupted_by_ctrl_c_can_be_retried(make_loader, syncs):
     """At the loader level an interrupted remove() is recoverable: a second call drops all."""
     loader = make_loader(2, paused=False)
-    started, release = syncs.event(), syncs.event()
-
-    def run(loader, job):
-        started.set()
-        release.wait(TIMEOUT)
-
-    running = LoadJob(run, name="running")
-    blocked = LoadJob(noop, name="blocked", dependencies=[running])
+    running, blocked, started, release = running_job_and_dependent(syncs)
     loader.schedule(blocked)
     assert started.wait(TIMEOUT)
     with (
@@ -181,6 +174,40 @@ def test_ctrl_c_in_wait_leaves_the_loader_consistent(make_loader, syncs):
     loader.wait_all(timeout=TIMEOUT)
 
 
+def root_failing_into_a_slow_policy(syncs, **root_options):
+    """``root`` fails once ``gate`` is set; ``dependent``'s policy then runs under the loader
+    lock (after root's waiters were woken) until ``release_policy``, setting ``in_policy``.
+    Returns (root, dependent, gate, in_policy, release_policy)."""
+    gate, in_policy, release_policy = syncs.event(), syncs.event(), syncs.event()
+
+    def fail(loader, job):
+        gate.wait(TIMEOUT)
+        raise ValueError("boom")
+
+    def slow_policy(job, dep):
+        in_policy.set()
+        release_policy.wait(TIMEOUT)
+        return None
+
+    root = LoadJob(fail, name="root", **root_options)
+    dependent = LoadJob(noop, name="dependent", dependencies=[root],
+                        dependency_failure=slow_policy)
+    return root, dependent, gate, in_policy, release_policy
+
+
+def fail_root_then_interrupt_main(root, gate, in_policy, main_is_there) -> None:
+    """From a helper thread: once the main thread waits on ``root``, let it fail; while the
+    dependent's policy holds the loader lock, Ctrl-C the main thread as soon as
+    ``main_is_there()`` (or after a bounded poll, if it never gets there)."""
+    wait_until(lambda: root.waiters_count == 1, what="main blocked in wait()")
+    gate.set()
+    assert in_policy.wait(TIMEOUT)
+    deadline = time.monotonic() + 2.0
+    while not main_is_there() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+
+
 def test_ctrl_c_while_wait_retakes_the_loader_lock_keeps_mutual_exclusion(syncs):
     """Regression (fixed in 0b1bbf7); the bug was: wait() blocked on a Condition over
     the loader-wide lock; Ctrl-C reaching the main thread while it re-acquired that lock made
@@ -190,20 +217,7 @@ def test_ctrl_c_while_wait_retakes_the_loader_lock_keeps_mutual_exclusion(syncs)
     and has undone its wait's counts: mutual exclusion holds throughout.
     """
     loader = AsyncLoader([Pool("p", 2)], log_failures=False)
-    gate, in_policy, release_policy = syncs.event(), syncs.event(), syncs.event()
-
-    def fail(loader, job):
-        gate.wait(TIMEOUT)
-        raise ValueError("boom")
-
-    def slow_policy(job, dep):  # runs under the loader lock, after the waiters were woken
-        in_policy.set()
-        release_policy.wait(TIMEOUT)
-        return None
-
-    root = LoadJob(fail, name="root")
-    dependent = LoadJob(noop, name="dependent", dependencies=[root],
-                        dependency_failure=slow_policy)
+    root, dependent, gate, in_policy, release_policy = root_failing_into_a_slow_policy(syncs)
     main = threading.main_thread().ident
     excluded: list[bool] = []
 
@@ -212,13 +226,7 @@ def test_ctrl_c_while_wait_retakes_the_loader_lock_keeps_mutual_exclusion(syncs)
         return frame is not None and frame.f_code.co_name == "acquire_despite_interrupts"
 
     def orchestrate() -> None:
-        wait_until(lambda: root.waiters_count == 1, what="main blocked in wait()")
-        gate.set()
-        assert in_policy.wait(TIMEOUT)
-        deadline = time.monotonic() + 2.0
-        while not main_is_taking_the_lock() and time.monotonic() < deadline:
-            time.sleep(0.001)
-        signal.pthread_kill(main, signal.SIGUSR1)
+        fail_root_then_interrupt_main(root, gate, in_policy, main_is_taking_the_lock)
         # The worker is still inside its critical section (the policy): nobody else may be.
         other = threading.Thread(target=loader.pool_snapshot, name="test-other", daemon=True)
         other.start()
@@ -258,22 +266,10 @@ def test_ctrl_c_while_wait_retakes_the_loader_lock_keeps_mutual_exclusion(syncs)
 
 def test_ctrl_c_while_wait_waits_for_the_loader_lock_undoes_its_waiter_count(syncs):
     loader = AsyncLoader([Pool("p", 2)], log_failures=False)
-    gate, in_policy, release_policy = syncs.event(), syncs.event(), syncs.event()
     hooks = Recorder()
-
-    def fail(loader, job):
-        gate.wait(TIMEOUT)
-        raise ValueError("boom")
-
-    def slow_policy(job, dep):  # runs under the loader lock, after the waiters were woken
-        in_policy.set()
-        release_policy.wait(TIMEOUT)
-        return None
-
-    root = LoadJob(fail, name="root", on_waiters_increment=lambda j: hooks.add("+"),
-                   on_waiters_decrement=lambda j: hooks.add("-"))
-    dependent = LoadJob(noop, name="dependent", dependencies=[root],
-                        dependency_failure=slow_policy)
+    root, dependent, gate, in_policy, release_policy = root_failing_into_a_slow_policy(
+        syncs, on_waiters_increment=lambda j: hooks.add("+"),
+        on_waiters_decrement=lambda j: hooks.add("-"))
     main = threading.main_thread().ident
 
     def main_blocked_on_loader_lock() -> bool:
@@ -283,13 +279,7 @@ def test_ctrl_c_while_wait_waits_for_the_loader_lock_undoes_its_waiter_count(syn
         return "self._lock" in linecache.getline(frame.f_code.co_filename, frame.f_lineno)
 
     def orchestrate() -> None:
-        wait_until(lambda: root.waiters_count == 1, what="main blocked in wait()")
-        gate.set()
-        assert in_policy.wait(TIMEOUT)
-        deadline = time.monotonic() + 2.0
-        while not main_blocked_on_loader_lock() and time.monotonic() < deadline:
-            time.sleep(0.001)
-        signal.pthread_kill(main, signal.SIGUSR1)
+        fail_root_then_interrupt_main(root, gate, in_policy, main_blocked_on_loader_lock)
 
     def handler(signum, frame):
         raise Interrupted()
