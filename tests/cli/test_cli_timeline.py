@@ -35,6 +35,8 @@ def test_demo_trace_has_a_lane_per_worker_and_every_started_job(asl, tmp_path):
     for spans in lanes.values():
         spans.sort()
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    # The lanes are the loader's recorded workers, not packed by time.
+    assert not any("packed" in note for note in doc["otherData"]["notes"])
     processes = {e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "process_name"}
     assert {"ForegroundLoad (priority 0)", "BackgroundLoad (priority 1)"} <= processes
     # The demo holds one load mid-run after a query raised its pool: a boost, still running.

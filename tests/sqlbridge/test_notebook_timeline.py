@@ -50,6 +50,7 @@ def test_timeline_magic_shows_the_chart_inline(ip, startup, tmp_path):
     # The two loads ran at once (the barrier), so on two lanes of BackgroundLoad.
     loads = [b for b in tl.bars if b.execution_pool == "BackgroundLoad"]
     assert len({b.lane for b in loads}) == 2
+    assert {tl.lanes[b.lane].worker for b in loads} == {0, 1}  # the recorded lanes
     assert tl.critical_path[-1] == next(b.job_id for b in tl.bars
                                         if b.name == "startup database db")
     doc = json.loads(out.read_text())

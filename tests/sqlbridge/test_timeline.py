@@ -249,3 +249,29 @@ def test_a_window_in_seconds_since_t0_or_as_a_time(jobs):
         parse_when("soon", 0)
     tl = build_timeline(jobs, since="0.02", until="2026-12-02 14:00:00.04")
     assert (tl.start - tl.t0, tl.end - tl.t0) == (20_000, 40_000)
+
+
+def test_a_real_loaders_lanes_are_its_workers():
+    from loader import AsyncLoader, LoadJob, Pool
+    from sqlbridge.timeline.sources import timeline_table
+
+    loader = AsyncLoader([Pool("ForegroundLoad", 2), Pool("BackgroundLoad", 3)])
+    try:
+        loads = [LoadJob(lambda loader, job: None, name=f"load table db.t{i}", pool=1)
+                 for i in range(60)]
+        startups = [LoadJob(lambda loader, job: None, name=f"startup table db.t{i}",
+                            dependencies=[loads[i]]) for i in range(0, 60, 3)]
+        loader.schedule([*loads, *startups])
+        loader.wait_all(timeout=30)
+        tl = build_timeline(timeline_table(loader))
+    finally:
+        loader.shutdown()
+    jobs = {j.job_id: j for j in [*loads, *startups]}
+    assert len(tl.bars) == 80 and not any(g.packed for g in tl.pools)
+    for bar in tl.bars:
+        assert tl.lanes[bar.lane].worker == jobs[bar.job_id].worker
+        assert tl.lanes[bar.lane].pool == bar.execution_pool
+    for lane in tl.lanes:
+        spans = sorted((tl.bars[i].start, tl.bars[i].end) for i in lane.bars)
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert {lane.worker for lane in tl.lanes if lane.pool == "BackgroundLoad"} <= {0, 1, 2}
