@@ -73,6 +73,8 @@ log = logging.getLogger("asl.http")
 
 #: ClickHouse's default ``max_query_size``: the longest query text accepted, in bytes.
 MAX_QUERY_SIZE = 262144
+#: Header fields accepted in one request.
+MAX_HEADERS = 100
 
 
 #: ClickHouse's answer to OPTIONS: the headers of the ``http_options_response`` section its
@@ -266,6 +268,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     server: Any  # server._ServerMixin: .endpoint, .timeouts
 
+    def parse_request(self) -> bool:
+        """http.server's parsing, stricter where it is lenient: only HTTP/1.0 and 1.1, and
+        header lines of ``Name: value`` (a line without a colon is not skipped silently)."""
+        if not super().parse_request():
+            return False
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+            self.send_error(505, f"Invalid HTTP version ({self.request_version})")
+            return False
+        if self.headers.defects:
+            self.send_error(400, "Malformed header line (expected Name: value)")
+            return False
+        if len(self.headers) > MAX_HEADERS:  # http.client's own cap is a global others raise
+            self.send_error(431, f"Too many headers: more than {MAX_HEADERS}")
+            return False
+        return True
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._handle()
 
@@ -337,7 +355,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return _Answer(404, f"There is no handle {url.path}\n\nUse / or /ping for health "
                                     "checks.\nSend queries with POST / or GET /?query=...\n"
                                     .encode(), {"Content-Type": "text/plain; charset=UTF-8"})
-            params = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
+            try:
+                params = urllib.parse.parse_qsl(url.query, keep_blank_values=True,
+                                                errors="strict")
+            except UnicodeDecodeError:
+                raise BadArguments("The URL is not valid UTF-8: a percent-encoded parameter "
+                                   "decodes to bytes that are not UTF-8; encode the query as "
+                                   "UTF-8 before percent-encoding it") from None
             query = next((v for k, v in params if k == "query"), "")
             if not query and not body and self.command in ("GET", "HEAD"):
                 return _Answer(200, b"Ok.\n")
