@@ -57,10 +57,14 @@ Then look at a start-up caught mid-load (the same seed gives the same server):
 @click.option("--token", metavar="TOKEN", envvar="ASL_TOKEN",
               help="With --serve: the token clients must send (env ASL_TOKEN); required for "
                    "an address other than loopback.")
+@click.option("--history", "history_path", metavar="PATH",
+              help="Record the start-up into the history directory PATH "
+                   "(sqlbridge.record_history); query it later with asl sql --history PATH.")
 @click.pass_context
 def demo(ctx: click.Context, seed: int, tables: int, databases: int, dictionaries: int,
          failures: int, threads: int, speed: float, query_at: float, progress: bool,
-         time_zone: str | None, serve_address: str | None, token: str | None) -> None:
+         time_zone: str | None, serve_address: str | None, token: str | None,
+         history_path: str | None) -> None:
     """Run a simulated ClickHouse server start-up, then show system.asynchronous_loader.
 
     Several databases with hundreds of tables: `load table` jobs in BackgroundLoad (after the
@@ -79,8 +83,10 @@ def demo(ctx: click.Context, seed: int, tables: int, databases: int, dictionarie
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     loader = AsyncLoader(server_pools(threads), log_failures=False)
-    server = None
+    server = recorder = None
     try:
+        if history_path is not None:
+            recorder = _start_recording(ctx, loader, history_path)
         if serve_address is not None:
             server = _start_server(loader, serve_address, token, time_zone)
         startup = Startup(loader, config)
@@ -99,12 +105,30 @@ def demo(ctx: click.Context, seed: int, tables: int, databases: int, dictionarie
         seconds = time.monotonic() - started
         bar.finish()
         _report(loader, startup, query, seconds, threads, time_zone)
+        if recorder is not None:
+            recorder.flush()
+            click.echo(f"\nRecorded in {history_path}; for example:\n"
+                       f"  asl query --history {history_path} recent_failures\n"
+                       f"  asl query --history {history_path} slowest_kinds")
         if server is not None:
             _serve_until_interrupted(server, token)
     finally:
         if server is not None:
             server.close()
         loader.shutdown()
+        if recorder is not None:
+            recorder.close()  # after shutdown: the last finishes are in the final flush
+
+
+def _start_recording(ctx: click.Context, loader: Any, path: str) -> Any:
+    from sqlbridge import record_history
+    from sqlbridge.history.schema import HistoryError
+
+    try:
+        return record_history(loader, path)
+    except HistoryError as e:
+        click.echo(f"asl demo: --history: {e}", err=True)
+        ctx.exit(2)
 
 
 def _start_server(loader: Any, address: str, token: str | None, time_zone: str | None) -> Any:

@@ -97,7 +97,7 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
         raise click.UsageError(f"Refusing to write {fmt.upper()} to a terminal; use -o FILE")
     from sqlbridge.graph import select_jobs, to_dot
 
-    with open_source(source) as src:
+    with open_source(source, latest_only=True) as src:  # a history: its latest run
         table = src.snapshot()
     try:
         selection = select_jobs(

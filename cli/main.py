@@ -36,8 +36,8 @@ Examples:
   asl sql --connect http://127.0.0.1:8123 "SELECT * FROM system.asynchronous_loader LIMIT 3"
 \b
 The source of jobs is --demo (an embedded, simulated server start-up) or --connect URL /
-ASL_URL (a running asl HTTP endpoint; its token from ASL_TOKEN).  --history FILE (a recorded
-history) is not available yet in this version.
+ASL_URL (a running asl HTTP endpoint; its token from ASL_TOKEN) or --history PATH (a history
+recorded by sqlbridge.record_history or asl demo --history: a directory, or a glob of them).
 """
 
 

@@ -1,4 +1,4 @@
-"""Where a command's jobs come from: ``--demo``, ``--connect URL`` or ``--history FILE``.
+"""Where a command's jobs come from: ``--demo``, ``--connect URL`` or ``--history PATH``.
 
 A *source* (``sqlbridge.source.JobSource``) is anything with ``snapshot()`` (and
 ``pool_snapshot()``) returning the Arrow tables of ``loader.AsyncLoader``: that is all
@@ -18,7 +18,9 @@ to show, and the same seed gives the same jobs.  ``asl demo`` runs the same star
 ``--connect URL`` (or ``ASL_URL``) is a running endpoint: ``asl demo --serve ADDR``, or
 ``sqlbridge.serve(loader, ADDR)`` inside the process that owns the loader; its token comes from
 ``--token`` or ``ASL_TOKEN``. ``--demo`` wins over an ``ASL_URL`` left in the environment.
-The history source comes with its own issue; until then it says so.
+``--history PATH`` (repeatable; a directory, a glob or a directory of histories) is what
+``sqlbridge.record_history`` wrote: ``cli.history`` opens it as a
+``sqlbridge.history.HistorySource`` (the log tables, and the last known state of every job).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ NO_SOURCE = """\
   --connect URL      a running asl HTTP endpoint (also ASL_URL; token: ASL_TOKEN), started by
                      asl demo --serve ADDR or sqlbridge.serve(loader, ADDR)
   --demo             an embedded, simulated ClickHouse server start-up, caught mid-load
-  --history FILE     not available yet: a recorded job history
+  --history PATH     a recorded job history (sqlbridge.record_history, asl demo --history):
+                     a directory, a glob of them, or a directory of histories; repeatable
 For example:
   asl {name} --demo {example}"""
 
@@ -58,9 +61,9 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--token", metavar="TOKEN", envvar="ASL_TOKEN",
                      help="With --connect: the endpoint's token (env ASL_TOKEN, which other "
                           "users cannot see the way they see a command line)."),
-        click.option("--history", "history_file", metavar="FILE",
-                     type=click.Path(dir_okay=False),
-                     help="Not available yet: a recorded job history file."),
+        click.option("--history", "history_file", metavar="PATH", multiple=True,
+                     help="A recorded job history (the directory record_history writes), a "
+                          "glob of them or a directory of them; repeat for several."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -88,9 +91,9 @@ def check_source(ctx: click.Context, params: dict[str, Any], example: str) -> No
         except ValueError as e:
             raise click.BadParameter(str(e), ctx, param_hint="'--connect' / ASL_URL") from None
         return
-    raise click.UsageError(
-        "--history needs the job history store, which this version does not have yet; "
-        "use --demo for now", ctx)
+    from cli.history import check_history
+
+    check_history(ctx, params["history_file"])
 
 
 def remote_url(params: dict[str, Any]) -> str | None:
@@ -99,8 +102,11 @@ def remote_url(params: dict[str, Any]) -> str | None:
 
 
 @contextlib.contextmanager
-def open_source(params: dict[str, Any]) -> Iterator[JobSource]:
-    """The source chosen by ``params`` (checked by ``check_source``), closed on exit."""
+def open_source(params: dict[str, Any], *, latest_only: bool = False) -> Iterator[JobSource]:
+    """The source chosen by ``params`` (checked by ``check_source``), closed on exit.
+
+    ``latest_only``: of a history, only the most recently started run's jobs (for a graph,
+    whose edges are job ids, which restart with each run)."""
     url = remote_url(params)
     if url is not None:
         from cli.remote import NoServer
@@ -111,6 +117,12 @@ def open_source(params: dict[str, Any]) -> Iterator[JobSource]:
                 yield client
             except Unreachable as e:  # nothing ran: the command line must change (exit 2)
                 raise NoServer(e.advice("--connect / ASL_URL")) from None
+        return
+    if params.get("history_file") and not params.get("demo"):
+        from cli.history import open_history
+
+        with open_history(params["history_file"], latest_only=latest_only) as history:
+            yield history
         return
     with frozen_startup(seed=params.get("seed") or 0) as source:
         yield source

@@ -156,9 +156,25 @@ ASYNCHRONOUS_LOADER_POOLS = SystemTable(
     ),
 )
 
+def _history_tables() -> list[SystemTable]:
+    """The log tables of a recorded history (empty in a session that has none); their job
+    columns share system.asynchronous_loader's descriptions."""
+    from sqlbridge.history.tables import TABLES
+
+    shared = {c.name: c.description for c in ASYNCHRONOUS_LOADER.columns}
+    return [
+        SystemTable(name=t.name, description=t.description, arrow_schema=t.schema,
+                    columns=tuple(Column(name, ch, t.descriptions.get(name) or shared.get(name, ""))
+                                  for name, ch in t.clickhouse_types.items()),
+                    # No loader has this method: the session registers the data itself.
+                    source_method="asl_history_table", casts=t.casts)
+        for t in TABLES.values()
+    ]
+
+
 #: Every ``system.<name>`` this package provides, by name.
 SYSTEM_TABLES: dict[str, SystemTable] = {
-    t.name: t for t in (ASYNCHRONOUS_LOADER, ASYNCHRONOUS_LOADER_POOLS)
+    t.name: t for t in (ASYNCHRONOUS_LOADER, ASYNCHRONOUS_LOADER_POOLS, *_history_tables())
 }
 
 

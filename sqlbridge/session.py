@@ -78,6 +78,7 @@ from sqlbridge.errors import (
     TooDeepAst,
     UnknownTimeZone,
 )
+from sqlbridge.history import tables as history_tables
 from sqlbridge.limits import Limits, result_exceeded, timeout_exceeded, watchdog
 from sqlbridge.resulttypes import decorate, type_name_macros
 from sqlbridge.source import JobSource
@@ -185,7 +186,7 @@ class Session:
 
     def __init__(self, loader: JobSource, *, dialect: str = "clickhouse",
                  time_zone: str | None = None, limits: Limits | None = None,
-                 max_lanes: int = MAX_LANES, exposed: bool = False) -> None:
+                 max_lanes: int = MAX_LANES) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, not {dialect!r}")
         if max_lanes < 1:
@@ -195,12 +196,12 @@ class Session:
         self.time_zone = time_zone or local_time_zone()
         #: The limits statements run under unless their SETTINGS (or the caller's) say more.
         self.limits = limits or Limits()
-        #: Served to others (the HTTP endpoint): DuckDB's metadata is refused too
-        #: (``sandbox.check_exposed``).
-        self.exposed = exposed
         self._lock = threading.Lock()  # the lanes' bookkeeping only, never held while running
         self._free = threading.Condition(self._lock)
         self._closed = False
+        #: The history tables' data per statement, once the loader has a history (it records,
+        #: or it is one read offline); see ``sqlbridge.history.live``.
+        self._history: Any = None
         self._max_lanes = max_lanes
         self._idle: list[_Lane] = []
         self._busy: set[_Lane] = set()
@@ -254,6 +255,7 @@ class Session:
         con = self._db
         names = ", ".join(f"'{n}'" for n in catalog.STATUS_NAMES)
         con.execute(f"CREATE TYPE {catalog.STATUS_DUCKDB_TYPE} AS ENUM ({names})")
+        history_tables.create_types(con)
         con.execute(f"CREATE SCHEMA {catalog.INTERNAL_SCHEMA}")
         for table in catalog.SYSTEM_TABLES.values():
             # A view binds its source at creation: give it an empty table of the right shape.
@@ -438,6 +440,30 @@ class Session:
             if lane is not None:
                 _close_all([lane])
 
+    def _run_on(self, lane: _Lane, t: Translation, limits: Limits) -> tuple[list[str], pa.Table]:
+        """Run ``t`` on ``lane``: DuckDB's result types and the result.  With a history, over
+        its files as listed now, and again (twice at most) if a writer deleted one meanwhile
+        or one turns out corrupt (``SessionHistory.recover``)."""
+        if self._history is None and history_tables.has_history(self.loader):
+            from sqlbridge.history.live import SessionHistory
+
+            self._history = SessionHistory(self.loader)
+        history = self._history
+        for attempt in range(3):
+            if history is not None:
+                history.begin(lane.con)
+            try:
+                relation = lane.con.sql(f"EXPLAIN {t.sql}" if t.explain else t.sql)
+                if relation is None:
+                    raise QueryError("The statement returned no result")
+                return [str(x) for x in relation.types], _read(relation, limits)
+            except duckdb.InterruptException:
+                raise
+            except duckdb.Error as e:
+                if history is None or attempt == 2 or not history.recover(e):
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     def _execute(self, t: Translation, original: str, limits: Limits,
                  alive: Callable[[], bool] | None) -> tuple[pa.Table, dict[str, Any]]:
         started = time.perf_counter()
@@ -455,16 +481,10 @@ class Session:
             try:
                 if t.sql not in self._approved:
                     sandbox.check(lane.con, t.sql)
-                    if self.exposed:
-                        sandbox.check_exposed(lane.con, t.sql)
                     if len(self._approved) > 1024:
                         self._approved.clear()
                     self._approved.add(t.sql)
-                relation = lane.con.sql(f"EXPLAIN {t.sql}" if t.explain else t.sql)
-                if relation is None:
-                    raise QueryError("The statement returned no result")
-                duck_types = [str(x) for x in relation.types]
-                table = _read(relation, limits)
+                duck_types, table = self._run_on(lane, t, limits)
                 if t.explain:
                     plan = "\n".join(table.column("explain_value").to_pylist())
                     table, duck_types = pa.table({"explain": plan.split("\n")}), ["VARCHAR"]

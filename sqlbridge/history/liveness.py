@@ -27,14 +27,14 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from sqlbridge.history.schema import LOG_SCHEMA, PROCESSES_SCHEMA
+from sqlbridge.history.tables import PROCESSES_VIEW_SCHEMA
 
 __all__ = ["PROCESSES_VIEW_SCHEMA", "Process", "read_processes", "interrupted_rows"]
 
-#: The processes table as SQL sees it: the stored columns plus ``is_alive``.
-PROCESSES_VIEW_SCHEMA = PROCESSES_SCHEMA.append(pa.field("is_alive", pa.uint8(), nullable=False))
 
 _MIN_STALE = 5.0
 
@@ -147,7 +147,9 @@ def interrupted_rows(instance: str, files: Sequence[str], process: Process | Non
     """The JobInterrupted rows of one instance that is not alive (see the module docstring)."""
     if not files:
         return LOG_SCHEMA.empty_table()
-    data = ds.dataset(list(files), schema=LOG_SCHEMA, format="parquet")
+    data = ds.FileSystemDataset.from_paths(list(files), schema=LOG_SCHEMA,
+                                           format=ds.ParquetFileFormat(),
+                                           filesystem=pafs.LocalFileSystem())
     keys = data.to_table(columns=["type", "job_id"])
     is_start = pc.equal(keys.column("type"), "JobStart")
     started = pc.filter(keys.column("job_id"), is_start)

@@ -19,8 +19,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from sqlbridge.history.live import SessionHistory
 from sqlbridge.history.reader import History, HistorySpec
-from sqlbridge.history.tables import LOG, PROCESSES, SessionHistory, raw_name
+from sqlbridge.history.tables import LOG, PROCESSES, raw_name
 
 __all__ = ["HistorySource"]
 

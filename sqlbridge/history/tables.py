@@ -1,53 +1,34 @@
-"""The history as SQL tables: what each one is, its ClickHouse types, and how a statement sees it.
+"""The history as SQL tables: what each one is, its ClickHouse types, and the ENUMs they use.
 
 ``sqlbridge.catalog`` lists these tables beside ``system.asynchronous_loader`` (so translation,
 ``DESCRIBE``, ``system.columns`` and the output formats know their ClickHouse types); a session
-with no history shows them empty.  When the session's loader records (``record_history``), or
-the session reads a history offline (``asl sql --history PATH``), ``SessionHistory.begin``
-registers, before each statement, one ``pyarrow.dataset`` per table under the table's raw name:
-the segments listed at that moment (``reader.History``), plus the rows the reader derives
-(JobInterrupted rows, ``is_alive``) and, in the recording process, the recorder's rows not yet
-flushed.  DuckDB scans a dataset with projection and filter pushdown, so a GROUP BY over a
-million jobs reads only the columns it names; nothing is copied into the session.
-
-DuckDB's sandbox (no file access) does not apply to these scans: pyarrow reads the files the
-reader chose, and user SQL still cannot name a file.
-
-A statement can race a writer: a merge or retention may delete a listed segment before DuckDB
-opens it.  ``SessionHistory.recover`` tells the session to run the statement again with a fresh
-listing when the error names a file that is gone (or that turns out to be corrupt, which is
-then skipped with a warning), so a reader polling a live history never sees that error.
+with no history shows them empty.  What a session registers under them per statement, when it
+has a history, is ``sqlbridge.history.live``.  This module stays cheap to import (the catalog
+imports it): no pyarrow.dataset, no DuckDB.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import threading
-import weakref
+import sys
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.dataset as ds
 
-from sqlbridge.history.liveness import (
-    PROCESSES_VIEW_SCHEMA,
-    interrupted_rows,
-    processes_of,
-    read_processes,
-)
-from sqlbridge.history.reader import History
 from sqlbridge.history.schema import (
     CLICKHOUSE_TYPES,
     EVENT_TYPES,
     LOG_SCHEMA,
+    PROCESSES_SCHEMA,
     SCHEMAS,
     TEXT_LOG_LEVELS,
 )
 
-__all__ = ["TABLES", "TableInfo", "ENUM_TYPES", "SessionHistory", "raw_name"]
+__all__ = ["TABLES", "TableInfo", "ENUM_TYPES", "PROCESSES_VIEW_SCHEMA", "raw_name",
+           "create_types", "has_history"]
+
+#: The processes table as SQL sees it: the stored columns plus ``is_alive``.
+PROCESSES_VIEW_SCHEMA = PROCESSES_SCHEMA.append(pa.field("is_alive", pa.uint8(), nullable=False))
 
 LOG = "asynchronous_loader_log"
 ARCHIVE = "asynchronous_loader_log_archive"
@@ -193,167 +174,11 @@ def create_types(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TYPE {name} AS ENUM ({items})")
 
 
-def _recorders_of(loader: Any) -> list[Any]:
-    try:
-        from sqlbridge.history import recorder
-    except ImportError:
-        return []
-    find = getattr(recorder, "recorders_of", None)
-    return list(find(loader)) if find is not None else []
-
-
-class SessionHistory:
-    """The history tables of one session: registered per statement (see the module docstring).
-
-    The history comes from ``loader.asl_history`` (a ``reader.History``, as the offline source
-    ``sqlbridge.history.source.HistorySource`` has) or from the recorders recording ``loader``.
-    """
-
-    def __init__(self, loader: Any) -> None:
-        self._loader = weakref.ref(loader) if _weakrefable(loader) else (lambda: loader)
-        self._history: History | None = getattr(loader, "asl_history", None)
-        self._recorder_paths: tuple[str, ...] = ()
-        self._recorders: list[Any] = []
-        self._lock = threading.Lock()
-        #: (instance, files, process state) -> its JobInterrupted rows.
-        self._interrupted: dict[tuple[Any, ...], pa.Table] = {}
-        self._listed: list[str] = []
-
-    def _current(self) -> History | None:
-        loader = self._loader()
-        if loader is None:
-            return None
-        if getattr(loader, "asl_history", None) is not None:
-            return self._history
-        self._recorders = _recorders_of(loader)
-        # Paths stay known after their recorder closes: what it wrote is still history.
-        paths = self._recorder_paths + tuple(
-            p for p in sorted({os.fspath(r.path) for r in self._recorders})
-            if p not in self._recorder_paths)
-        if paths != self._recorder_paths:
-            self._recorder_paths = paths
-            self._history = History(list(paths))
-        return self._history
-
-    def begin(self, con: duckdb.DuckDBPyConnection) -> bool:
-        """Register every history table's current data on ``con``; False if there is none
-        (the empty tables registered at setup stay)."""
-        with self._lock:
-            history = self._current()
-            if history is None:
-                return False
-            history.refresh()
-            with contextlib.ExitStack() as held:
-                # Inside the recorders' holds no flush or merge runs, so a row is either in
-                # a listed segment or in unflushed(), never in both or neither.
-                for rec in self._recorders:
-                    held.enter_context(rec.hold())
-                files = {name: history.files(name) for name in TABLES}
-                extra: dict[str, list[pa.Table]] = {LOG: [], TEXT_LOG: []}
-                for rec in self._recorders:
-                    for name, table in rec.unflushed().items():
-                        if name in extra and table.num_rows:
-                            extra[name].append(table)
-            processes = read_processes(files[PROCESSES])
-            extra[LOG] += self._interrupted_tables(history, files[LOG], processes)
-            for name, info in TABLES.items():
-                data: Any = processes if name == PROCESSES else _dataset(
-                    files[name], info.schema, extra.get(name, []))
-                con.register(raw_name(name), data)
-            self._listed = [f for name in TABLES for f in files[name]]
-            return True
-
-    def _interrupted_tables(self, history: History, log_files: list[str],
-                            processes: pa.Table) -> list[pa.Table]:
-        by_instance = history.instances_by_file(log_files)
-        known = processes_of(processes)
-        out = []
-        for instance, files in by_instance.items():
-            process = known.get(instance)
-            if process is not None and process.alive:
-                continue
-            key = (instance, tuple(files), process)
-            rows = self._interrupted.get(key)
-            if rows is None:
-                rows = interrupted_rows(instance, files, process)
-                if len(self._interrupted) > 256:
-                    self._interrupted.clear()
-                self._interrupted[key] = rows
-            if rows.num_rows:
-                out.append(rows)
-        return out
-
-    def recover(self, error: BaseException) -> bool:
-        """Whether a statement that failed with ``error`` should run again: the error names
-        a listed file that is gone (a merge or retention) or is corrupt (now skipped)."""
-        text = str(error)
-        with self._lock:
-            named = [p for p in self._listed if p in text]
-            history = self._history
-        if not named:
-            # pyarrow may name the file relative to nothing we listed; any listed file gone?
-            return any(not os.path.exists(p) for p in self._listed)
-        for path in named:
-            if not os.path.exists(path):
-                return True
-            if history is not None and _unreadable(path):
-                return history.mark_corrupt(path, _first_line(text))
-        return False
-
-
-def _weakrefable(obj: object) -> bool:
-    try:
-        weakref.ref(obj)
-    except TypeError:
-        return False
-    return True
-
-
-def _dataset(files: list[str], schema: pa.Schema, extra: list[pa.Table]) -> ds.Dataset:
-    parts: list[ds.Dataset] = []
-    if files:
-        parts.append(ds.dataset(files, schema=schema, format="parquet"))
-    for table in extra:
-        parts.append(ds.dataset(table.cast(schema)))
-    if not parts:
-        return ds.dataset(schema.empty_table())
-    return parts[0] if len(parts) == 1 else ds.dataset(parts)
-
-
-def _unreadable(path: str) -> bool:
-    import pyarrow.parquet as pq
-
-    try:
-        pq.read_table(path)
-    except FileNotFoundError:
-        return False
-    except (OSError, pa.ArrowException):
+def has_history(loader: Any) -> bool:
+    """Whether a session over ``loader`` has history tables to show: it is a history read
+    offline (``asl_history``), or something records it.  Cheap: the recorder module is only
+    asked if some code already imported it (nothing records otherwise)."""
+    if getattr(loader, "asl_history", None) is not None:
         return True
-    return False
-
-
-def _first_line(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else "unreadable"
-    return re.sub(r"\s+", " ", line)[:300]
-
-
-
-def catalog_tables(jobs: Any) -> list[Any]:
-    """The history tables as ``sqlbridge.catalog.SystemTable`` entries; ``jobs`` is the
-    ``system.asynchronous_loader`` entry, whose column descriptions the log columns share.
-
-    Called by ``catalog`` while it is being built, hence the late import: ``Column`` and
-    ``SystemTable`` exist by then.
-    """
-    from sqlbridge.catalog import Column, SystemTable
-
-    shared = {c.name: c.description for c in jobs.columns}
-    out = []
-    for t in TABLES.values():
-        columns = tuple(Column(name, ch, t.descriptions.get(name) or shared.get(name, ""))
-                        for name, ch in t.clickhouse_types.items())
-        # No loader has this method: a session without a history shows the tables empty.
-        out.append(SystemTable(name=t.name, columns=columns, arrow_schema=t.schema,
-                               description=t.description, source_method="asl_history_table",
-                               casts=t.casts))
-    return out
+    recorder = sys.modules.get("sqlbridge.history.recorder")
+    return recorder is not None and bool(recorder.recorders_of(loader))

@@ -47,7 +47,7 @@ def test_sql_query_error_is_exit_1_with_the_code_on_stderr(asl):
 def test_sql_without_a_source_says_how_to_get_one(asl):
     done = asl("sql", "SELECT 1")
     assert done.returncode == 2
-    for words in ("--demo", "--connect URL", "ASL_URL", "--history FILE",
+    for words in ("--demo", "--connect URL", "ASL_URL", "--history PATH",
                   'asl sql --demo "SELECT'):
         assert words in done.stderr
 
@@ -100,7 +100,7 @@ def test_top_help_lists_the_commands(run):
 @pytest.mark.parametrize(("args", "env", "message"), [
     (["sql", "--connect", "http://localhost:8123", "SELECT 1"], None, "HTTP endpoint"),
     (["sql", "SELECT 1"], {"ASL_URL": "http://localhost:8123"}, "HTTP endpoint"),
-    (["sql", "--history", "h.duckdb", "SELECT 1"], None, "history store"),
+    (["sql", "--history", "h.duckdb", "SELECT 1"], None, "h.duckdb does not exist"),
     (["query", "running"], None, "needs a source of jobs"),
     (["graph"], None, "needs a source of jobs"),
     (["sql", "--demo", ""], None, "QUERY is empty"),

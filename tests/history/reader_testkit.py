@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from sqlbridge.history.schema import (
     LOG_SCHEMA,
@@ -63,9 +64,10 @@ def log_row(job_id: int, type_: str = "JobFinish", *, instance: str = INSTANCE_A
 def job_rows(job_id: int, *, finished: bool = True, **kw: Any) -> list[dict[str, Any]]:
     """A start row and (unless ``finished`` is False) a finish row of one job."""
     at = kw.pop("at", float(job_id))
+    status = kw.pop("status", None)  # the finish's: a start is always PENDING
     rows = [log_row(job_id, "JobStart", at=at - 0.5, **kw)]
     if finished:
-        rows.append(log_row(job_id, "JobFinish", at=at, **kw))
+        rows.append(log_row(job_id, "JobFinish", at=at, status=status, **kw))
     return rows
 
 
@@ -120,3 +122,61 @@ def this_host_process(root: Path, **kw: Any) -> Path:
     now = dt.datetime.now(dt.UTC)
     return write_process(root, pid=os.getpid(), hostname=socket.gethostname(), heartbeat=now,
                          started=now - dt.timedelta(seconds=1), **kw)
+
+
+#: Subprocess wall-clock limit: generous for a loaded 2-core box.
+SUBPROCESS_TIMEOUT = 60
+CHILD = Path(__file__).resolve().parent / "history_child.py"
+
+
+def asl_command() -> list[str]:
+    """The installed console script next to this interpreter, else ``-m cli.main``."""
+    import shutil
+    import sys
+
+    script = Path(sys.executable).with_name("asl")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("asl")
+    return [found] if found else [sys.executable, "-m", "cli.main"]
+
+
+def run_asl(*args: str, timeout: float = SUBPROCESS_TIMEOUT):
+    """``asl ARGS`` in a subprocess (TZ=UTC, no ASL_URL) -> CompletedProcess."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "ASL_URL"}
+    env["TZ"] = "UTC"
+    return subprocess.run([*asl_command(), *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+
+
+def spawn_child(path: Path, mode: str):
+    """Start ``history_child.py PATH MODE``; returns (process, instance) once it says so."""
+    import subprocess
+    import sys
+    import threading
+
+    process = subprocess.Popen([sys.executable, str(CHILD), str(path), mode],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(SUBPROCESS_TIMEOUT, process.kill)
+    watchdog.start()
+    try:
+        line = process.stdout.readline().split()
+    finally:
+        watchdog.cancel()
+    if len(line) != 2:
+        process.kill()
+        raise AssertionError(f"the {mode} child did not start (exit {process.wait()})")
+    return process, line[1]
+
+
+def _has_journal() -> bool:
+    from loader import AsyncLoader
+
+    return hasattr(AsyncLoader, "open_journal")
+
+
+#: For tests that record a real loader (in a child process too).
+requires_journal = pytest.mark.skipif(not _has_journal(),
+                                      reason="loader.open_journal() has not landed yet")

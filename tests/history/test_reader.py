@@ -26,10 +26,11 @@ from reader_testkit import (
     write_segment,
 )
 
+from sqlbridge.history.live import SessionHistory
 from sqlbridge.history.reader import CorruptSegment, History
 from sqlbridge.history.schema import HistoryError, NewerHistoryVersion, NotAHistory
 from sqlbridge.history.source import HistorySource
-from sqlbridge.history.tables import SessionHistory, create_types, raw_name
+from sqlbridge.history.tables import create_types, raw_name
 
 LOG = raw_name("asynchronous_loader_log")
 _KEEP: list[HistorySource] = []

@@ -105,11 +105,16 @@ def test_no_schema_named_system_and_duckdb_system_catalog_still_works(db):
     assert t.num_rows == 1
 
 
+#: The live tables, then the history's (empty without a recorded history).
+TABLES = ["asynchronous_loader", "asynchronous_loader_pools", "asynchronous_loader_log",
+          "asynchronous_loader_text_log", "asynchronous_loader_processes",
+          "asynchronous_loader_log_archive", "asynchronous_loader_retention"]
+
+
 def test_show_tables_and_system_tables(db):
-    assert db.query("SHOW TABLES FROM system").column("name").to_pylist() == [
-        "asynchronous_loader", "asynchronous_loader_pools"]
+    assert db.query("SHOW TABLES FROM system").column("name").to_pylist() == TABLES
     t = db.query("SELECT name, engine FROM system.tables WHERE database = 'system' ORDER BY name")
-    assert t.column("name").to_pylist() == ["asynchronous_loader", "asynchronous_loader_pools"]
+    assert t.column("name").to_pylist() == sorted(TABLES)
     t = db.query("SELECT type, comment FROM system.columns "
                  "WHERE table = 'asynchronous_loader' AND name = 'ready_seqno'")
     assert t.column("type").to_pylist() == ["Nullable(UInt64)"]
