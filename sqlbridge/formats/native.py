@@ -115,18 +115,23 @@ def _fixed_as(arr: pa.Array, target: pa.DataType, pieces: _Pieces) -> None:
     pieces.append(_buffer(arr, target.byte_width))
 
 
-#: One-byte binary values 0..255, taken by index to build LEB128 length prefixes.
-_BYTES = pa.array([bytes([i]) for i in range(256)], pa.binary())
+#: One-byte values 0..255 (binary and large binary), taken by index to build LEB128 prefixes.
+_BYTES = {t: pa.array([bytes([i]) for i in range(256)], t) for t in (pa.binary(),
+                                                                     pa.large_binary())}
 
 
 def _strings(arr: pa.Array, pieces: _Pieces) -> None:
     """Each value as LEB128 length + bytes; NULL as the empty string."""
-    if not (pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type)):
-        arr = pc.cast(arr, pa.large_binary() if pa.types.is_large_string(arr.type)
-                      else pa.binary())
+    large = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+    kind = pa.large_binary() if large else pa.binary()
+    if arr.type != kind:
+        arr = pc.cast(arr, kind)
     if arr.null_count:
         arr = arr.fill_null(b"")
+    if len(arr) == 0:
+        return
     lengths = pc.binary_length(arr).cast(pa.int64())
+    empty = pa.scalar(b"", kind)
     longest = pc.max(lengths).as_py() or 0
     parts = []
     shift = 0
@@ -136,14 +141,14 @@ def _strings(arr: pa.Array, pieces: _Pieces) -> None:
         if more:
             continues = pc.greater_equal(lengths, 1 << (shift + 7))
             low = pc.if_else(continues, pc.bit_wise_or(low, 0x80), low)
-        byte = _BYTES.take(low)
+        byte = _BYTES[kind].take(low)
         if shift:
-            byte = pc.if_else(pc.greater_equal(lengths, 1 << shift), byte, b"")
+            byte = pc.if_else(pc.greater_equal(lengths, 1 << shift), byte, empty)
         parts.append(byte)
         if not more:
             break
         shift += 7
-    joined = pc.binary_join_element_wise(*parts, arr, b"")
+    joined = pc.binary_join_element_wise(*parts, arr, empty)
     offsets = joined.buffers()[1]
     width = 8 if pa.types.is_large_binary(joined.type) else 4
     first = int.from_bytes(offsets.slice(joined.offset * width, width), "little", signed=True)

@@ -148,6 +148,16 @@ TYPED_CASES = {
                  pa.timestamp("s", "UTC")),
          _column("d", "Date", [dt.date(2024, 2, 29), dt.date(1970, 1, 1)], pa.date32()),
          _column("b", "Bool", [True, False], pa.bool_())]),
+    "empty-and-large-strings": (
+        "SELECT * FROM values('a Array(String), n Nullable(String), e String, l Array(String), "
+        "m Map(String, String), b String', ([], NULL, '', [repeat('x', 200)], map(), "
+        "unhex('00ff')), ([], NULL, '', [], map(), ''))",
+        [_column("a", "Array(String)", [[], []], pa.list_(pa.string())),
+         _column("n", "Nullable(String)", [None, None], pa.string()),
+         _column("e", "String", ["", ""], pa.large_string()),
+         _column("l", "Array(String)", [["x" * 200], []], pa.large_list(pa.large_string())),
+         _column("m", "Map(String, String)", [[], []], pa.map_(pa.string(), pa.string())),
+         _column("b", "String", [b"\x00\xff", b""], pa.binary())]),
     "nothing-interval-empty-array": (
         "SELECT NULL AS n, toIntervalSecond(5) AS i, [] :: Array(UInt8) AS e",
         [_column("n", "Nullable(Nothing)", [None], pa.null()),
@@ -200,3 +210,12 @@ def test_chunked_columns_encode_as_one_column():
     table = pa.table({"s": chunked})
     assert render(table, "Native") == (b"\x01\x03\x01s\x10Nullable(String)"
                                        b"\x00\x01\x00" b"\x01a\x00\x03bcd")
+
+
+def test_a_slice_encodes_only_its_rows():
+    s, values = _column("s", "Nullable(String)", ["skipped", "kept", None], pa.string())
+    table = pa.table([values, pa.array([1, 2, 3], pa.uint64())],
+                     schema=pa.schema([s, pa.field("n", pa.uint64())]))
+    theirs = chdb.query("SELECT * FROM values('s Nullable(String), n UInt64', ('kept', 2)) "
+                        "FORMAT Native", "Native").bytes()
+    assert render(table.slice(1, 1), "Native") == theirs
