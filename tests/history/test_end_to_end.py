@@ -66,3 +66,31 @@ def test_a_full_journal_drops_and_the_processes_row_says_how_many(loader, histor
     row = rows(history, "processes")[0]
     assert row["events_dropped"] == 30 and row["events_written"] == 10
     assert query(history, "log", "SELECT count(*) FROM t") == [(10,)]
+
+
+def test_a_full_disk_is_counted_the_engine_keeps_running_and_writing_resumes(
+        loader, history, monkeypatch):
+    import errno
+
+    import sqlbridge.history.segments as segments
+
+    real_write = segments.pq.write_table
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    rec = record_history(loader, history, flush_interval=3600)
+    monkeypatch.setattr(segments.pq, "write_table", full_disk)
+    loader.schedule([LoadJob(noop, name=f"while full {i}") for i in range(50)])
+    loader.wait_all(timeout=TIMEOUT)  # the engine never waits on the disk
+    rec.flush()
+    assert rec.write_errors >= 1 and "No space left on device" in rec.last_error
+    assert list((history / ".tmp").iterdir()) == []  # no half-written leftovers
+    monkeypatch.setattr(segments.pq, "write_table", real_write)
+    loader.schedule([LoadJob(noop, name="after")])
+    loader.wait_all(timeout=TIMEOUT)
+    rec.close()
+    assert query(history, "log", "SELECT count(*) FROM t WHERE type = 'JobFinish'") == [(51,)]
+    row = rows(history, "processes")[0]
+    assert row["write_errors"] >= 2 and "No space left on device" in row["last_error"]
+    assert row["events_dropped"] == 0 and row["end_reason"] == "closed"
