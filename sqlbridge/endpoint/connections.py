@@ -48,9 +48,12 @@ class Timeouts:
 
     def __init__(self, *, header_timeout: float = 10.0, body_timeout: float = 10.0,
                  send_timeout: float = 30.0, keep_alive_timeout: float = 30.0,
-                 max_threads: int = 32, max_connections: int = 1024) -> None:
+                 max_threads: int = 32, max_connections: int = 1024,
+                 tcp_nodelay: bool = True) -> None:
         if max_threads < 1 or max_connections < 1:
             raise ValueError("max_threads and max_connections must be at least 1")
+        #: False only to measure what Nagle's algorithm costs (``benchmarks.bench_endpoint``).
+        self.tcp_nodelay = tcp_nodelay
         self.header_timeout, self.body_timeout = header_timeout, body_timeout
         self.send_timeout, self.keep_alive_timeout = send_timeout, keep_alive_timeout
         self.max_threads, self.max_connections = max_threads, max_connections
@@ -184,6 +187,11 @@ class Dispatcher:
                 return
             conn = _Conn(sock, address)
             sock.setblocking(False)
+            if self.timeouts.tcp_nodelay and sock.family in (socket.AF_INET, socket.AF_INET6):
+                # An answer is written as headers then body: with Nagle's algorithm the body
+                # waits for the client's delayed ACK of the headers (40 ms a request).
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._park(conn)
             self._limit_connections()
 
