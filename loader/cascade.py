@@ -51,7 +51,8 @@ class Cascade:
             for dep in job._dependencies:
                 if status[job._slot] != PENDING:
                     break  # canceled by an earlier dependency or a cascade in this call
-                if status[dep._slot] in (FAILED, CANCELED):
+                d = dep._slot
+                if (status[d] if d >= 0 else dep._final[0]) in (FAILED, CANCELED):
                     reason = call_policy(job, dep)
                     if reason is not None:
                         self._finish_locked(job._slot, CANCELED, reason)
@@ -90,7 +91,8 @@ class Cascade:
         job._dependents = None
         return dependents or ()
 
-    def _finish_locked(self, slot: int, status: int, error: BaseException | None) -> None:
+    def _finish_locked(self, slot: int, status: int, error: BaseException | None,
+                       now: int | None = None) -> None:
         """Finish a job and propagate to its dependents, depth-first, without recursion.
 
         A failed or canceled job counts as done for its dependents (their ``dependencies_left``
@@ -98,7 +100,8 @@ class Cascade:
         """
         cols = self._columns
         left, st = cols.dependencies_left, cols.status
-        now = time_ns() // 1000  # the whole cascade happens in one lock hold: at one instant
+        if now is None:  # a worker passes its own: its next job starts at the same instant
+            now = time_ns() // 1000  # the whole cascade happens in one lock hold: one instant
         # Two parallel stacks, not a stack of tuples: fewer objects for the GC to count.
         parents = [slot]
         iters = [iter(self._mark_finished_locked(slot, status, error, now))]

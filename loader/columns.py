@@ -1,10 +1,17 @@
 """Per-job state kept in columns, one flat array per field, indexed by slot.
 
-A job's slot is ``job_id - 1``: ids are handed out in scheduling order and never reused, so
-scheduling appends one row and nothing ever moves.  The engine reads and writes single cells
-under the loader lock; a snapshot copies each array whole (a memcpy), which is what keeps the
-lock hold of a 100k-job snapshot in the low milliseconds.  Removed jobs keep their row with
-``present = 0``: their job objects still read their final state from here.
+Scheduling appends one row per job, in job_id order (``job_id`` is a column of its own: ids
+are never reused, but rows move).  The engine reads and writes single cells under the loader
+lock; a snapshot copies each array whole (a memcpy), which is what keeps the lock hold of a
+100k-job snapshot in the low milliseconds.
+
+Compaction: a removed job's row stays, with ``present = 0``, until removed rows outnumber the
+live ones; then ``compact()`` drops them all at once, keeping the live rows in order (so rows
+stay sorted by job_id) and rewriting every array **in place** (workers and pools hold
+references to them).  The loader then moves each job's ``_slot`` and every slot it keeps
+elsewhere (dependents, ready queues); a removed job reads its state from its own object
+(``LoadJob._final``).  A compaction's O(rows) work is paid for by the removals since the
+last one: O(1) amortized per removed job.
 
 Times are integer microseconds since the Unix epoch, 0 meaning "not yet".  A job that
 started has a nonzero ``elapsed``, however fast it was: the table promises that elapsed is 0
@@ -14,6 +21,13 @@ exactly when start_time is NULL.
 from __future__ import annotations
 
 from array import array
+from itertools import compress
+from operator import itemgetter
+
+#: The per-row arrays, rewritten together by ``compact()``.
+_ROW_ARRAYS = ("job_id", "status", "present", "dependencies_left", "ready_seqno", "pool_id",
+               "execution_pool_id", "waiters", "schedule_time", "enqueue_time", "start_time",
+               "finish_time", "start_ns", "elapsed_ns")
 
 
 class Columns:
@@ -21,9 +35,11 @@ class Columns:
         "status", "present", "dependencies_left", "ready_seqno", "pool_id",
         "execution_pool_id", "waiters", "schedule_time", "enqueue_time", "start_time",
         "finish_time", "start_ns", "elapsed_ns", "names", "dep_offsets", "dep_ids", "errors",
+        "job_id",
     )
 
     def __init__(self) -> None:
+        self.job_id = array("Q")
         self.status = array("b")  # LoadStatus
         self.present = array("b")  # 1 while the job is a row of the table (not removed)
         self.dependencies_left = array("Q")
@@ -50,7 +66,8 @@ class Columns:
         return len(self.names)
 
     def extend(
-        self, names: list[str], pools: list[int], execution_pools: list[int], now: int
+        self, names: list[str], pools: list[int], execution_pools: list[int], now: int,
+        first_id: int | None = None,
     ) -> None:
         """Append one row per new job, column by column (far cheaper than row by row).
 
@@ -59,7 +76,10 @@ class Columns:
         """
         k = len(names)
         zeros = bytes(8 * k)
+        if first_id is None:  # ids that follow the last row's (the loader passes its own)
+            first_id = self.job_id[-1] + 1 if self.job_id else 1
         self.names.extend(names)
+        self.job_id.extend(range(first_id, first_id + k))
         self.status.frombytes(bytes(k))
         self.present.frombytes(b"\x01" * k)
         for column in (self.dependencies_left, self.ready_seqno, self.waiters,
@@ -73,6 +93,7 @@ class Columns:
     def copy(self) -> dict[str, object]:
         """Every column, copied; call under the loader lock."""
         return {
+            "job_id": self.job_id[:],
             "status": self.status[:],
             "present": self.present[:],
             "dependencies_left": self.dependencies_left[:],
@@ -91,3 +112,35 @@ class Columns:
             "dep_ids": self.dep_ids[:],
             "errors": dict(self.errors),
         }
+
+    def compact(self) -> array:
+        """Drop every removed row (``present == 0``), in place; return, for each old slot, its
+        new slot (-1 for a dropped row).  Call under the loader lock, inside the seqlock."""
+        rows = len(self.present)
+        keep = list(compress(range(rows), self.present))
+        new_of = array("q", [-1]) * rows
+        for new, old in enumerate(keep):
+            new_of[old] = new
+        take = itemgetter(*keep) if len(keep) > 1 else None
+
+        def kept(values):
+            if take is not None:
+                return take(values)  # C speed: the common case
+            return [values[s] for s in keep]
+
+        for name in _ROW_ARRAYS:
+            column = getattr(self, name)
+            column[:] = array(column.typecode, kept(column))
+        self.names[:] = kept(self.names)
+        offsets, ids = self.dep_offsets, self.dep_ids
+        new_ids = array("Q")
+        new_offsets = array("q", [0])
+        for s in keep:
+            new_ids.extend(ids[offsets[s]:offsets[s + 1]])
+            new_offsets.append(len(new_ids))
+        ids[:] = new_ids
+        offsets[:] = new_offsets
+        errors = {new_of[s]: e for s, e in self.errors.items() if new_of[s] >= 0}
+        self.errors.clear()
+        self.errors.update(errors)
+        return new_of

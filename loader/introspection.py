@@ -44,6 +44,7 @@ class Introspection:
         workers = None
         with self._lock:
             columns = self._columns.copy()
+            name_order = self._name_order  # the one that matches these rows (compaction)
             now_ns = perf_counter_ns()
             if with_worker:
                 workers = [None if job is None else job._worker for job in self._jobs]
@@ -56,7 +57,7 @@ class Introspection:
                                            pa.uint64())),
             )
         return build_table(columns, self._pool_names(), self._pool_priorities(), now_ns,
-                           self._name_order, extra)
+                           name_order, extra)
 
     # -- the journal ----------------------------------------------------------------------
     def open_journal(self, capacity: int = 1_000_000) -> Journal:

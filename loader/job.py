@@ -10,14 +10,24 @@ Who owns which field
 The creator (any thread, before ``schedule()``): ``name``, ``tags``, the waiter hooks, and
 ``_dependencies`` (through ``add_dependencies``, frozen once scheduled).
 
-The loader, under its lock, from ``schedule()`` on: ``_loader``, ``_slot`` (set once, then
-never changed), ``_pool`` (only before scheduling may ``prioritize()`` change it here; after,
+The loader, under its lock, from ``schedule()`` on: ``_loader``, ``_id`` (set once),
+``_slot`` (the job's row: moved by a compaction, ``REMOVED`` once removed), ``_final`` (a
+removed job's last row: see "Removed jobs" below), ``_awaiting`` (the job this one waits for,
+while it waits), ``_pool`` (only before scheduling may ``prioritize()`` change it here; after,
 the pool lives in the columns), ``_walk`` (schedule()'s marks), ``_dependents``, ``_latch``,
 ``_func`` and ``_dependency_failure`` (dropped at the finish), ``result`` and ``_error``
 (written once, before the status is published), ``_worker`` (written once, at the start).
 ``_hooks_lock`` is made under the loader lock but guards only the hooks.  ``parent`` is set
 at construction, from the thread's current job, and never changes.  Nothing else may write
 these; anyone may read them.
+
+Removed jobs and lock-free reads
+--------------------------------
+``remove()`` copies a job's row into ``_final`` and sets ``_slot = REMOVED``; the row itself
+is dropped by the next compaction (``columns.py``), which also moves the rows of live jobs.
+The properties read without the lock through a seqlock: the loader's ``_epoch`` is odd while
+a compaction rewrites the columns, and a read that saw it odd or changed is retried, so a
+reader never pairs a slot with another job's row.
 """
 
 from __future__ import annotations
@@ -74,11 +84,12 @@ def call_policy(job: LoadJob, failed: LoadJob) -> BaseException | None:
 
     Runs under the loader lock.  A policy that raises or returns something else than an
     exception or None cancels the job with a message that says so: a broken policy must not
-    break the loader.
+    break the loader.  Whatever it raises, even KeyboardInterrupt or SystemExit: escaping here
+    would leave a cascade (or a schedule()) half done under the lock.
     """
     try:
         reason = job._dependency_failure(job, failed)
-    except Exception as exc:
+    except BaseException as exc:  # noqa: BLE001 - see above
         reason = AsyncLoadCanceled(
             f"Load job '{job.name}' canceled: its dependency_failure policy raised "
             f"{format_exception(exc)}"
@@ -102,6 +113,15 @@ def check_job(job: object, method: str) -> None:
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
 
+#: ``_slot`` of a job never scheduled, and of a removed one (its state is in ``_final``).
+UNSCHEDULED = -1
+REMOVED = -2
+#: The columns a removed job keeps in ``_final``, in this order.
+FINAL_FIELDS = ("status", "pool_id", "execution_pool_id", "waiters", "schedule_time",
+                "enqueue_time", "start_time", "finish_time", "start_ns", "elapsed_ns")
+_FINAL_INDEX = {name: i for i, name in enumerate(FINAL_FIELDS)}
+
+
 def _as_datetime(microseconds: int) -> _dt.datetime | None:
     return None if microseconds == 0 else _EPOCH + _dt.timedelta(microseconds=microseconds)
 
@@ -117,7 +137,7 @@ class LoadJob:
         "_func", "name", "_dependencies", "_pool", "_initial_pool", "_dependency_failure",
         "on_waiters_increment", "on_waiters_decrement", "tags", "parent", "_worker",
         "result", "_error", "_loader", "_slot", "_latch", "_walk", "_dependents", "_hooks_lock",
-        "__weakref__",
+        "_id", "_final", "_awaiting", "__weakref__",
     )
 
     def __init__(
@@ -163,7 +183,10 @@ class LoadJob:
         self.result: Any = None
         self._error: BaseException | None = None
         self._loader: AsyncLoader | None = None
-        self._slot = -1
+        self._slot = UNSCHEDULED
+        self._id = 0
+        self._final: list[int] | None = None  # a removed job's last row (FINAL_FIELDS)
+        self._awaiting: LoadJob | None = None  # the job this one waits for, from inside
         self._latch = None  # a lock held until the job finishes, made for its first waiter
         self._hooks_lock = None  # serializes the waiter hooks; made for the first hooked wait
         self._walk: object = None  # schedule()'s mark while it walks the graph
@@ -174,7 +197,7 @@ class LoadJob:
 
     def add_dependencies(self, *jobs: LoadJob) -> None:
         """Add dependencies; only before the job is scheduled."""
-        if self._slot >= 0:
+        if self._slot != UNSCHEDULED:
             raise LogicalError(
                 f"Load job '{self.name}' is already scheduled: its dependencies are fixed; "
                 "add dependencies before scheduling it"
@@ -217,13 +240,32 @@ class LoadJob:
     @property
     def job_id(self) -> int:
         """0 until scheduled, then 1, 2, 3, ... in scheduling order, per loader."""
-        return self._slot + 1
+        return self._id
+
+    def _cells(self, *columns: str) -> tuple[int, ...]:
+        """This scheduled job's values of ``columns``, read without the lock: from its row,
+        retried while a compaction moves the rows (the seqlock), or from ``_final``."""
+        loader = self._loader
+        while True:
+            epoch = loader._epoch
+            slot = self._slot
+            if slot == REMOVED:
+                final = self._final
+                return tuple(final[_FINAL_INDEX[c]] for c in columns)
+            cols = loader._columns
+            try:
+                values = tuple(getattr(cols, c)[slot] for c in columns)
+            except IndexError:  # a slot from before a compaction, past the new end
+                values = ()
+            if epoch == loader._epoch and not epoch & 1 and values:
+                return values
+            time.sleep(0)  # a compaction runs: let it finish
 
     @property
     def status(self) -> LoadStatus:
-        if self._slot < 0:
+        if self._slot == UNSCHEDULED:
             return LoadStatus.PENDING
-        return LoadStatus(self._loader._columns.status[self._slot])
+        return LoadStatus(self._cells("status")[0])
 
     @property
     def exception(self) -> BaseException | None:
@@ -236,25 +278,25 @@ class LoadJob:
 
         None only for an unscheduled job whose pool was given by name.
         """
-        if self._slot >= 0:
-            return self._loader._columns.pool_id[self._slot]
+        if self._slot != UNSCHEDULED:
+            return self._cells("pool_id")[0]
         return self._pool if isinstance(self._pool, int) else None
 
     @property
     def execution_pool_id(self) -> int | None:
         """The pool whose worker runs (or ran) the job; the initial pool until it starts."""
-        if self._slot >= 0:
-            return self._loader._columns.execution_pool_id[self._slot]
+        if self._slot != UNSCHEDULED:
+            return self._cells("execution_pool_id")[0]
         return self._initial_pool if isinstance(self._initial_pool, int) else None
 
     @property
     def waiters_count(self) -> int:
-        return 0 if self._slot < 0 else self._loader._columns.waiters[self._slot]
+        return 0 if self._slot == UNSCHEDULED else self._cells("waiters")[0]
 
     def _time(self, column: str) -> _dt.datetime | None:
-        if self._slot < 0:
+        if self._slot == UNSCHEDULED:
             return None
-        return _as_datetime(getattr(self._loader._columns, column)[self._slot])
+        return _as_datetime(self._cells(column)[0])
 
     @property
     def schedule_time(self) -> _dt.datetime | None:
@@ -275,13 +317,12 @@ class LoadJob:
     @property
     def elapsed(self) -> float:
         """Seconds of execution: to the finish, or to now while running; 0 if never started."""
-        if self._slot < 0:
+        if self._slot == UNSCHEDULED:
             return 0.0
-        cols = self._loader._columns
-        start = cols.start_ns[self._slot]
+        start, elapsed = self._cells("start_ns", "elapsed_ns")
         if start == 0:
             return 0.0
-        elapsed = cols.elapsed_ns[self._slot] or max(1, time.perf_counter_ns() - start)
+        elapsed = elapsed or max(1, time.perf_counter_ns() - start)
         return elapsed / 1e9
 
     def __repr__(self) -> str:

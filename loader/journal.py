@@ -203,13 +203,13 @@ def _build_table(events: list[tuple[int, ...]], jobs: list[LoadJob], pool_names:
     kind = pa.array(kinds, pa.uint8())
     is_start = pc.equal(kind, JOB_START)
     parents = [j.parent for j in jobs]
-    parent_ids = [None if p is None else p._slot + 1 for p in parents]
+    parent_ids = [None if p is None else p._id for p in parents]
     workers = [j._worker for j in jobs]
     lanes = [None if w is None else w[0] for w in workers]
     threads = [None if w is None else w[1] for w in workers]
     deps = [j._dependencies for j in jobs]
     offsets = pa.array(accumulate(map(len, deps), initial=0), pa.int32())
-    dep_ids = [d._slot + 1 for ds in deps if ds for d in ds]
+    dep_ids = [d._id for ds in deps if ds for d in ds]
     exceptions = [None if k == JOB_START or j._error is None else format_exception(j._error)
                   for k, j in zip(kinds, jobs, strict=True)]
     time = pa.array(times, pa.int64())
@@ -226,7 +226,7 @@ def _build_table(events: list[tuple[int, ...]], jobs: list[LoadJob], pool_names:
             pa.array(lanes, pa.uint32()),
             pa.array(threads, pa.uint64()),
             pa.array([j.name for j in jobs], pa.string()),
-            pa.array([j._slot + 1 for j in jobs], pa.uint64()),
+            pa.array([j._id for j in jobs], pa.uint64()),
             pa.ListArray.from_arrays(offsets, pa.array(dep_ids, pa.uint64())),
             pa.nulls(n, pa.uint64()).fill_null(0),
             pa.DictionaryArray.from_arrays(pa.array(statuses, pa.int8()),

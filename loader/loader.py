@@ -91,7 +91,7 @@ from .context import job_context
 from .errors import AsyncLoadCanceled, AsyncLoadFailed, LogicalError, format_exception
 from .graph import gather_locked
 from .introspection import Introspection
-from .job import FAILED, OK, PENDING, LoadJob, LoadStatus, check_job
+from .job import FAILED, OK, PENDING, REMOVED, LoadJob, LoadStatus, check_job
 from .journal import Journal, record_finish_locked, record_start_locked
 from .latches import acquire_yielding, release_all_locked
 from .logs import log
@@ -99,7 +99,7 @@ from .pool import InvalidArgument, Pool, PoolLookup, PoolState, resolve_max_thre
 from .progress import Progress
 from .snapshot import NameOrder
 from .task import jobs_of
-from .waiting import Waiting
+from .waiting import RESPAWN_INTERVAL, Waiting
 
 
 def _now_us() -> int:
@@ -151,6 +151,13 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
         # The open journals (journal.py); a list changed in place under the lock, so that
         # workers can keep a reference.  Empty, it costs each event one falsy check.
         self._journals: list[Journal] = []
+        self._last_job_id = 0
+        # Compaction (compaction.py): removed rows not yet dropped, and the seqlock's epoch,
+        # odd while a compaction rewrites the columns.
+        self._removed_rows = 0
+        self._epoch = 0
+        # A worker thread failed to start: blocked waits retry the spawn (see _respawn_locked).
+        self._spawn_failed = False
 
     # -- context manager ------------------------------------------------------------------
     def __enter__(self) -> AsyncLoader:
@@ -198,12 +205,17 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
             if self._scheduled == 0:
                 self._progress.begin_locked(self._finished, now)
             base = len(self._jobs)
-            self._columns.extend([job.name for job in new], pools, initial_pools, now)
+            first_id = self._last_job_id + 1
+            self._last_job_id += len(new)
+            self._columns.extend([job.name for job in new], pools, initial_pools, now, first_id)
             # Slots are set only once the rows exist: a lock-free reader of job.status never
             # sees a slot without a row.
-            for slot, (job, pool) in enumerate(zip(new, pools, strict=True), base):
+            for slot, job_id, job, pool in zip(range(base, base + len(new)),
+                                               range(first_id, self._last_job_id + 1), new,
+                                               pools, strict=True):
                 job._pool = pool
                 job._loader = self
+                job._id = job_id
                 job._slot = slot
             self._jobs.extend(new)
             self._scheduled += len(new)
@@ -238,8 +250,10 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
             failed = False
             for dep in deps:
                 d = dep._slot
-                dep_ids.append(d + 1)
-                state = status[d]
+                dep_ids.append(dep._id)
+                # A removed dependency (finished, its row maybe compacted away) keeps its
+                # status on the object.
+                state = status[d] if d >= 0 else dep._final[0]
                 if state == PENDING:
                     waiting = dep._dependents
                     if waiting is None:
@@ -308,6 +322,8 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
             slot = job._slot
             if slot >= 0:
                 old = self._pools[cols.pool_id[slot]]
+            elif slot == REMOVED:
+                old = self._pools[job._final[1]]
             else:
                 old = self._pool(job._pool)
             if old.priority <= target.priority:
@@ -320,6 +336,12 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
                     target.move_in(seqno, slot)
                     if self._can_spawn_locked(target):
                         self._spawn_locked(target)
+                elif job._awaiting is not None:
+                    # It runs, blocked on another job: that job holds up this one, so it
+                    # needs the boost too (else it may wait in an outranked pool for ever).
+                    stack.append(job._awaiting)
+            elif slot == REMOVED:
+                job._final[1] = new_pool
             else:
                 job._pool = new_pool
             if self._log_events:
@@ -364,9 +386,17 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
             pool.workers -= 1
             if pool.workers == 0 and not any(p.workers for p in self._pools):
                 self._current_priority = None
+            self._spawn_failed = True
             self._notify_idle_locked()
-            log(logging.WARNING, "Cannot spawn a loader worker in %s: %s; the pool's ready "
-                 "jobs wait for a running worker or the next spawn", pool.name, exc)
+            log(logging.WARNING, "Cannot spawn a loader worker in %s: %s; blocked waits retry "
+                 "it every %.2f s", pool.name, exc, RESPAWN_INTERVAL)
+
+    def _respawn_locked(self) -> None:
+        """After a worker failed to start, try again the spawns the queues need (called by
+        blocked waits, which would otherwise wait for a worker that never comes)."""
+        if self._spawn_failed and self._is_running:
+            self._spawn_failed = False  # set again by any spawn that fails now
+            self._update_current_priority_and_spawn_locked()
 
     def _update_current_priority_and_spawn_locked(self) -> None:
         active = [p.priority for p in self._pools if p.workers or p.ready_count]
@@ -389,7 +419,7 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
         ready_seqno, execution_pool_id = cols.ready_seqno, cols.execution_pool_id
         start_time, start_ns = cols.start_time, cols.start_ns
         lock = self._lock
-        slot = -1
+        job: LoadJob | None = None
         error: BaseException | None = None
         result: Any = None
         while True:
@@ -400,17 +430,19 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
                 # next start happen at the same instant, as far as the table can tell.
                 now_ns = perf_counter_ns()
                 now = time_ns() // 1000
-                if slot >= 0:
+                if job is not None:
+                    # Re-read: a compaction may have moved the row while the job ran.
+                    slot = job._slot
                     pool.executing -= 1
                     self._finishing_worker_pool = pool
                     try:
                         if error is None:
                             self._finish_ok_locked(slot, result, now, now_ns)
                         else:
-                            self._finish_locked(slot, FAILED, error)
+                            self._finish_locked(slot, FAILED, error, now)
                     finally:
                         self._finishing_worker_pool = None
-                    slot, error, result = -1, None, None
+                    job, error, result = None, None, None
                 if not self._can_worker_live_locked(pool):
                     pool.workers -= 1
                     pool.free_lane(lane)
@@ -445,7 +477,7 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
                     log(logging.ERROR, "Load job '%s' failed", job.name, exc_info=exc)
             finally:
                 context.job = None
-            del job, func
+            del func
 
     # -- finishing ------------------------------------------------------------------------
     def _finish_ok_locked(self, slot: int, result: Any, now: int, now_ns: int) -> None:

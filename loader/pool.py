@@ -140,6 +140,15 @@ class PoolState:
                 self.ready_count -= 1
                 return slot
 
+    def remap(self, new_of) -> None:
+        """The columns were compacted: move every live entry to its job's new slot, drop the
+        rest.  Under the loader lock, inside the compaction."""
+        self._fifo = deque((q, new_of[s]) for q, s in self._fifo
+                           if new_of[s] >= 0 and self._live((q, new_of[s])))
+        self._moved = [(q, new_of[s]) for q, s in self._moved
+                       if new_of[s] >= 0 and self._live((q, new_of[s]))]
+        heapq.heapify(self._moved)
+
     def _live(self, entry: tuple[int, int]) -> bool:
         """Is this entry still its job's current place in this queue?"""
         seqno, slot = entry

@@ -7,7 +7,6 @@ released and builds Arrow arrays over those copies without touching a Python obj
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -83,9 +82,10 @@ def _times(values) -> pa.Array:
 class NameOrder:
     """Job names as an Arrow array, and the rows sorted by name, kept between snapshots.
 
-    Names never change and rows are only ever appended, so while nothing new was scheduled
-    both are reused as they are: a loader is snapshotted over and over mid-load with the same
-    rows.  Builders on two threads at once may both recompute; either result is right.
+    Names never change and rows are only appended between compactions (after one, the loader
+    starts a new NameOrder), so while nothing new was scheduled both are reused as they are: a
+    loader is snapshotted over and over mid-load with the same rows.  Builders on two threads
+    at once may both recompute; either result is right.
     """
 
     def __init__(self) -> None:
@@ -144,7 +144,7 @@ def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int]
     table = pa.Table.from_arrays(
         [
             job_names,
-            _job_ids(n),
+            _buffer_array(columns["job_id"], pa.uint64()),
             deps,
             left,
             pa.DictionaryArray.from_arrays(status, pa.array(STATUS_NAMES, pa.string())),
@@ -175,21 +175,6 @@ def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int]
     if n and pc.min(present).as_py() == 0:
         order = order.filter(pc.equal(present.take(order), 1))
     return table.take(order)
-
-
-_ids_cache: list[pa.Array] = [pa.array([], pa.uint64())]
-
-
-def _job_ids(n: int) -> pa.Array:
-    """1..n as uint64, sliced from a cached array that grows by doubling."""
-    ids = _ids_cache[0]
-    if len(ids) < n:
-        size = max(n, 2 * len(ids), 1024)
-        ids = pa.Array.from_buffers(
-            pa.uint64(), size, [None, pa.py_buffer(array("Q", range(1, size + 1)))]
-        )
-        _ids_cache[0] = ids
-    return ids.slice(0, n)
 
 
 def build_pools_table(rows: list[tuple]) -> pa.Table:

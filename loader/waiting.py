@@ -15,10 +15,11 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .compaction import compact_if_due_locked, retire_locked
 from .context import current_job
 from .errors import AsyncLoadCanceled, AsyncLoadWaitFailed, LogicalError, format_exception
 from .graph import depends_on
-from .job import CANCELED, PENDING, LoadJob, check_job
+from .job import CANCELED, PENDING, REMOVED, LoadJob, check_job
 from .latches import acquire_despite_interrupts, block_locked, new_latch
 from .logs import log
 from .task import jobs_of
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from .pool import PoolState
     from .progress import Progress
 
+
+#: How often a blocked wait retries spawning after a worker thread failed to start.
+RESPAWN_INTERVAL = 0.05
 
 class Waiting:
     """wait(), wait_all(), remove(), pause(), unpause() and shutdown() of ``AsyncLoader``."""
@@ -45,6 +49,7 @@ class Waiting:
     _idle_latches: list[threading.Lock]
     _progress: Progress
     _log_events: bool
+    _spawn_failed: bool
 
     if TYPE_CHECKING:  # the core's methods this part calls
         def _prioritize_locked(self, job: LoadJob, new_pool: int) -> None: ...
@@ -52,6 +57,7 @@ class Waiting:
         def _spawn_locked(self, pool: PoolState) -> None: ...
         def _notify_idle_locked(self) -> None: ...
         def _update_current_priority_and_spawn_locked(self) -> None: ...
+        def _respawn_locked(self) -> None: ...
         def _finish_locked(self, slot: int, status: int,
                            error: BaseException | None) -> None: ...
 
@@ -78,7 +84,7 @@ class Waiting:
                     f"Load job '{current.name if current else '<none>'}' waits for {where} "
                     f"load job '{job.name}'; schedule it first (wait_load() does both)"
                 )
-            if self._columns.status[job._slot] != PENDING:
+            if self._status_locked(job) != PENDING:
                 return self._outcome(job, no_throw)
             self._refuse_waiting_on_a_dependent(job)
             increment, decrement = job.on_waiters_increment, job.on_waiters_decrement
@@ -96,23 +102,39 @@ class Waiting:
                     decrement(job)
         return self._outcome(job, no_throw)
 
+    def _status_locked(self, job: LoadJob) -> int:
+        """A scheduled job's status, from its row or, once removed, from the job itself."""
+        slot = job._slot
+        return job._final[0] if slot == REMOVED else self._columns.status[slot]
+
     def _wait_counted(self, job: LoadJob, timeout: float | None) -> None:
         """The wait itself: counted as a waiter, blocked on the job's own latch."""
         with self._lock:
-            if self._columns.status[job._slot] != PENDING:
+            if self._status_locked(job) != PENDING:
                 return  # finished while the increment hook ran
-            latch, suspended, waiting = self._begin_wait_locked(job)
+            latch, suspended, waiting, waiter = self._begin_wait_locked(job)
         # Blocked outside the loader lock, on the job's own latch: a Ctrl-C here cannot
         # leave the loader lock in a wrong state (Condition.wait re-acquiring it could).
         finished = False
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0)
         try:
-            finished = latch.acquire(timeout=-1 if timeout is None else max(timeout, 0))
-            if finished:
-                latch.release()  # let the next waiter through
+            while True:
+                remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
+                if self._spawn_failed:  # the worker this job needs may never come: retry
+                    remaining = RESPAWN_INTERVAL if remaining is None else \
+                        min(remaining, RESPAWN_INTERVAL)
+                finished = latch.acquire(timeout=-1 if remaining is None else remaining)
+                if finished:
+                    latch.release()  # let the next waiter through
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                with self._lock:
+                    self._respawn_locked()
         finally:
             interrupt = acquire_despite_interrupts(self._lock)
             try:
-                self._end_wait_locked(job, suspended, waiting)
+                self._end_wait_locked(job, suspended, waiting, waiter)
             finally:
                 self._lock.release()
             if interrupt is not None:
@@ -142,25 +164,38 @@ class Waiting:
 
     def _begin_wait_locked(
         self, job: LoadJob
-    ) -> tuple[threading.Lock, PoolState | None, PoolState | None]:
+    ) -> tuple[threading.Lock, PoolState | None, PoolState | None, LoadJob | None]:
         """Everything wait() does under the lock before it blocks on a pending job.
 
-        Returns the latch to block on, the pool whose suspended-worker count was raised and
-        the pool whose waiting-worker count was raised (a worker blocked in a wait runs
-        nothing), for ``_end_wait_locked``.
+        Returns the latch to block on, the pool whose suspended-worker count was raised, the
+        pool whose waiting-worker count was raised (a worker blocked in a wait runs nothing)
+        and the waiting job (from inside a job), for ``_end_wait_locked``.
+
+        Inheritance: the waited job is raised to the more urgent of the waiter's execution
+        pool and its current pool (ClickHouse uses only the execution pool, which deadlocks
+        when a job raised by a more urgent waiter waits on a child queued in its own, now
+        outranked, pool: reference 2.7 step b).  While it waits, the waiter records what it
+        waits for, so that a boost it gets later reaches that job too.  The stand-in worker is
+        counted where the waiting worker is: in its execution pool.
         """
         cols = self._columns
         slot = job._slot
         current = current_job()
         suspended: PoolState | None = None
         waiting: PoolState | None = None
+        waiter: LoadJob | None = None
         if current is not None and current._loader is self:
-            waiter_pool = self._pools[cols.execution_pool_id[current._slot]]
+            waiter = current
+            current_slot = current._slot
+            waiter_pool = self._pools[cols.execution_pool_id[current_slot]]
+            assigned = self._pools[cols.pool_id[current_slot]]
+            urgent = assigned if assigned.priority < waiter_pool.priority else waiter_pool
             waiting = waiter_pool
             waiter_pool.waiting_workers += 1
+            current._awaiting = job
             self._notify_idle_locked()  # wait_all() re-checks whether anything can still run
-            if waiter_pool.priority < self._pools[cols.pool_id[slot]].priority:
-                self._prioritize_locked(job, waiter_pool.id)
+            if urgent.priority < self._pools[cols.pool_id[slot]].priority:
+                self._prioritize_locked(job, urgent.id)
             if cols.pool_id[slot] == waiter_pool.id:
                 # The waiting worker cannot run the job itself: spawn a stand-in.
                 suspended = waiter_pool
@@ -176,19 +211,27 @@ class Waiting:
         if job._latch is None:
             job._latch = new_latch()  # released once, when the job finishes
         cols.waiters[slot] += 1
-        return job._latch, suspended, waiting
+        return job._latch, suspended, waiting, waiter
 
     def _end_wait_locked(self, job: LoadJob, suspended: PoolState | None,
-                         waiting: PoolState | None) -> None:
-        """Undo ``_begin_wait_locked``'s counts."""
+                         waiting: PoolState | None, waiter: LoadJob | None) -> None:
+        """Undo ``_begin_wait_locked``'s counts (the job may have been removed meanwhile)."""
         if suspended is not None:
             suspended.suspended_workers -= 1
         if waiting is not None:
             waiting.waiting_workers -= 1
-        cols = self._columns
+        if waiter is not None:
+            waiter._awaiting = None
         slot = job._slot
-        cols.waiters[slot] -= 1
-        if cols.waiters[slot] == 0 and cols.status[slot] != PENDING:
+        if slot == REMOVED:
+            final = job._final
+            final[3] -= 1  # FINAL_FIELDS: waiters
+            left, status = final[3], final[0]
+        else:
+            cols = self._columns
+            cols.waiters[slot] -= 1
+            left, status = cols.waiters[slot], cols.status[slot]
+        if left == 0 and status != PENDING:
             job.on_waiters_increment = job.on_waiters_decrement = None
 
     # -- waiting for the whole loader -----------------------------------------------------
@@ -202,6 +245,7 @@ class Waiting:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while self._scheduled or any(p.workers for p in self._pools):
+                self._respawn_locked()  # a worker that failed to start is retried
                 # Workers blocked in a wait run nothing; while paused no stand-in may
                 # start, so they count as no worker at all.
                 runnable = any(
@@ -222,6 +266,9 @@ class Waiting:
                     raise TimeoutError(
                         f"{self._scheduled} load jobs still pending after {timeout} s"
                     )
+                if self._spawn_failed:
+                    remaining = RESPAWN_INTERVAL if remaining is None else \
+                        min(remaining, RESPAWN_INTERVAL)
                 self._block_locked(remaining)
 
     def _block_locked(self, timeout: float | None) -> None:
@@ -259,23 +306,23 @@ class Waiting:
         cols = self._columns
         with self._lock:
             for job in targets:
-                slot = job._slot
-                if cols.status[slot] == PENDING and not self._is_executing_locked(slot):
+                slot = job._slot  # REMOVED for a job removed before: nothing to do
+                if slot >= 0 and cols.status[slot] == PENDING and \
+                        not self._is_executing_locked(slot):
                     self._finish_locked(
                         slot, CANCELED, AsyncLoadCanceled(f"Load job '{job.name}' canceled")
                     )
-            running = [j for j in targets if cols.status[j._slot] == PENDING]
+            running = [j for j in targets if j._slot >= 0 and cols.status[j._slot] == PENDING]
         for job in running:
             self.wait(job, no_throw=True)
         with self._lock:
             for job in targets:
-                slot = job._slot
-                if cols.present[slot]:
-                    cols.present[slot] = 0
-                    cols.errors.pop(slot, None)
-                    self._jobs[slot] = None
+                slot = job._slot  # read again: a compaction may have moved it meanwhile
+                if slot >= 0:
                     self._finished -= 1
                     self._progress.forget_locked(cols.finish_time[slot])
+                    retire_locked(self, job, slot)
+            compact_if_due_locked(self)
 
     def _is_executing_locked(self, slot: int) -> bool:
         cols = self._columns

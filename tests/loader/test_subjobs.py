@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from loader_testkit import SHORT, TIMEOUT, Counter, Recorder, noop, schedule_task, wait_until
 
 from loader import AsyncLoadWaitFailed, LoadJob, LoadStatus, LoadTask, wait_load
@@ -309,15 +308,10 @@ def test_parent_suspended_on_a_child_is_released_when_the_child_is_removed(make_
     loader.wait_all(timeout=TIMEOUT)
 
 
-@pytest.mark.xfail(
-    reason="engine bug (deadlock, inherited from upstream's design): a job x of a low pool "
-    "that was raised by a high-priority waiter h, and then waits on its own child y queued in "
-    "x's execution pool, suspends its worker but no stand-in may spawn there while h's pool "
-    "is active (h is suspended on x): h -> x -> y never progresses. Inheritance on wait uses "
-    "only x's execution pool, not its raised current pool",
-    strict=True,
-)
 def test_raised_job_waiting_on_its_own_queued_child_finishes(make_loader, syncs):
+    """Regression test; was a deadlock inherited from ClickHouse (a strict xfail): x, raised
+    by the waiter h, waited on its child y queued in x's outranked execution pool.  The wait
+    now raises y to the more urgent of x's execution and current pools (reference 2.7 b)."""
     loader = make_loader((1, 0), (1, 1), paused=False)
     child_scheduled, go = syncs.event(), syncs.event()
     box: dict = {}

@@ -371,9 +371,11 @@ def test_wait_load_no_throw(make_loader):
     task.remove()
 
 
-def test_inheritance_uses_the_waiters_execution_pool_not_its_current_pool(make_loader, syncs):
+def test_inheritance_uses_the_more_urgent_of_the_waiters_execution_and_current_pool(
+        make_loader, syncs):
     """The waiter runs in pool 0 but was boosted to pool 1 meanwhile: what it waits on is
-    raised to pool 0, where the waiter's worker actually is (reference section 2.7 step b)."""
+    raised to pool 1, the more urgent of the two (asl's rule, reference section 2.7 step b;
+    ClickHouse raises it to the execution pool only, which can deadlock)."""
     loader = make_loader((1, 0), (1, -1), (1, 1), paused=False)
     boosted = syncs.event()
     waited = LoadJob(lambda loader, job: job.execution_pool_id, name="waited", pool=2)
@@ -388,9 +390,9 @@ def test_inheritance_uses_the_waiters_execution_pool_not_its_current_pool(make_l
     wait_until(lambda: outer.start_time is not None)
     loader.prioritize(outer, 1)
     boosted.set()
-    assert loader.wait(outer, timeout=TIMEOUT) == 0
+    assert loader.wait(outer, timeout=TIMEOUT) == 1
     assert (outer.pool_id, outer.execution_pool_id) == (1, 0)
-    assert (waited.pool_id, waited.execution_pool_id) == (0, 0)
+    assert (waited.pool_id, waited.execution_pool_id) == (1, 1)
 
 
 def test_remove_itself_from_inside_a_job(make_loader):
