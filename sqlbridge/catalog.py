@@ -172,9 +172,57 @@ def _history_tables() -> list[SystemTable]:
     ]
 
 
+#: Which worker ran each job: ``loader.snapshot(with_worker=True)``'s lanes, for timelines of a
+#: loader behind an endpoint (``asl timeline --connect``); empty from a source without lanes.
+WORKERS_SCHEMA = pa.schema([
+    pa.field("job_id", pa.uint64(), nullable=False),
+    pa.field("job", pa.string(), nullable=False),
+    pa.field("execution_pool", pa.string(), nullable=False),
+    pa.field("worker", pa.uint32()),
+    pa.field("thread_id", pa.uint64()),
+])
+
+ASYNCHRONOUS_LOADER_WORKERS = SystemTable(
+    name="asynchronous_loader_workers",
+    description="One row per job of system.asynchronous_loader: the worker lane of its execution "
+    "pool that ran it (or runs it), and that worker's thread.",
+    source_method="worker_snapshot",
+    arrow_schema=WORKERS_SCHEMA,
+    columns=(
+        Column("job_id", "UInt64", "Unique ID of the job."),
+        Column("job", "String", "Job name (may be not unique)."),
+        Column("execution_pool", "String", "Name of the pool whose worker ran the job."),
+        Column("worker", "Nullable(UInt32)", "Lane of the worker within its execution pool "
+               "(0, 1, ...: a lane never runs two jobs at once). Null if the job never started."),
+        Column("thread_id", "Nullable(UInt64)", "Native thread id of that worker (as in the "
+               "thread_id of log records). Null if the job never started."),
+    ),
+)
+
+
+def derived_source(table: SystemTable, loader: object) -> Callable[[], pa.Table] | None:
+    """How to fill ``table`` from a loader without its ``source_method``: the workers table
+    from ``snapshot(with_worker=True)``; None when the loader cannot say."""
+    if table is not ASYNCHRONOUS_LOADER_WORKERS:
+        return None
+    import inspect
+
+    snapshot = getattr(loader, "snapshot", None)
+    try:
+        if snapshot is None or "with_worker" not in inspect.signature(snapshot).parameters:
+            return None
+    except (TypeError, ValueError):
+        return None
+
+    def workers() -> pa.Table:
+        return snapshot(with_worker=True).select(WORKERS_SCHEMA.names).cast(WORKERS_SCHEMA)
+    return workers
+
+
 #: Every ``system.<name>`` this package provides, by name.
 SYSTEM_TABLES: dict[str, SystemTable] = {
-    t.name: t for t in (ASYNCHRONOUS_LOADER, ASYNCHRONOUS_LOADER_POOLS, *_history_tables())
+    t.name: t for t in (ASYNCHRONOUS_LOADER, ASYNCHRONOUS_LOADER_POOLS,
+                        ASYNCHRONOUS_LOADER_WORKERS, *_history_tables())
 }
 
 

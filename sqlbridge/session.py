@@ -244,7 +244,8 @@ class Session:
         return _Lane(con, self._register(con))
 
     def _source(self, table: catalog.SystemTable) -> Callable[[], pa.Table]:
-        method = getattr(self.loader, table.source_method, None)
+        method = getattr(self.loader, table.source_method, None) \
+            or catalog.derived_source(table, self.loader)
         if method is None:
             def empty() -> pa.Table:
                 return table.arrow_schema.empty_table()

@@ -106,7 +106,8 @@ def test_no_schema_named_system_and_duckdb_system_catalog_still_works(db):
 
 
 #: The live tables, then the history's (empty without a recorded history).
-TABLES = ["asynchronous_loader", "asynchronous_loader_pools", "asynchronous_loader_log",
+TABLES = ["asynchronous_loader", "asynchronous_loader_pools", "asynchronous_loader_workers",
+          "asynchronous_loader_log",
           "asynchronous_loader_text_log", "asynchronous_loader_processes",
           "asynchronous_loader_log_archive", "asynchronous_loader_retention"]
 

@@ -275,3 +275,24 @@ def test_a_real_loaders_lanes_are_its_workers():
         spans = sorted((tl.bars[i].start, tl.bars[i].end) for i in lane.bars)
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
     assert {lane.worker for lane in tl.lanes if lane.pool == "BackgroundLoad"} <= {0, 1, 2}
+
+
+def test_the_workers_table_shows_each_jobs_lane_in_sql():
+    import sqlbridge
+    from loader import AsyncLoader, LoadJob, Pool
+
+    loader = AsyncLoader([Pool("BackgroundLoad", 2)])
+    try:
+        jobs = [LoadJob(lambda loader, job: None, name=f"load table db.t{i}") for i in range(8)]
+        loader.schedule(jobs)
+        loader.wait_all(timeout=30)
+        with sqlbridge.connect(loader) as db:
+            got = db.query("SELECT job_id, worker, thread_id IS NOT NULL AS has_thread "
+                           "FROM system.asynchronous_loader_workers ORDER BY job_id")
+            types = db.query("DESCRIBE system.asynchronous_loader_workers")
+    finally:
+        loader.shutdown()
+    assert got.column("worker").to_pylist() == [j.worker for j in jobs]
+    assert set(got.column("has_thread").to_pylist()) == {1}
+    assert dict(zip(types.column("name").to_pylist(), types.column("type").to_pylist(),
+                    strict=True))["worker"] == "Nullable(UInt32)"
