@@ -392,3 +392,40 @@ def test_random_concurrent_operations_match_the_model(scenario, sql):
     finally:
         proxy.loader = None
     assert not problems, f"seed {SEED}\n{scenario}\n" + "\n".join(problems)
+
+
+def test_a_boost_reaches_the_job_a_boosted_job_already_waits_for(make_loader, syncs):
+    """Found while writing the model (reading the engine, not by a run): x, in the low pool,
+    waits on its child y queued behind it while a high-pool job keeps the low pool from
+    spawning a stand-in; then h, high, waits on x.  Raising x is not enough: y, which x waits
+    for, must rise with it, or h -> x -> y never moves.  Reference 2.7 raises only at the start
+    of a wait; asl also passes a later boost on to what a job is blocked on."""
+    loader = make_loader((2, 0), (1, 1), paused=False)
+    child_scheduled, go, release, blocking = (syncs.event() for _ in range(4))
+    box: dict = {}
+
+    def x_func(loader, job):
+        box["y"] = y = LoadJob(lambda loader, job: "y", name="y", pool=job.pool_id)
+        loader.schedule(y)  # queued: the low pool's only thread runs x
+        child_scheduled.set()
+        assert go.wait(TIMEOUT)
+        return loader.wait(y, timeout=INNER_TIMEOUT)
+
+    def blocker_func(loader, job):
+        blocking.set()
+        assert release.wait(TIMEOUT)
+
+    x = LoadJob(x_func, name="x", pool=1)
+    loader.schedule(x)
+    assert child_scheduled.wait(TIMEOUT)
+    blocker = LoadJob(blocker_func, name="blocker", pool=0)
+    loader.schedule(blocker)  # the high pool is active: no stand-in may start in the low one
+    assert blocking.wait(TIMEOUT)
+    go.set()
+    wait_until(lambda: box["y"].waiters_count == 1, what="x waits on y")
+    h = LoadJob(lambda loader, job: loader.wait(x, timeout=INNER_TIMEOUT), name="h", pool=0)
+    loader.schedule(h)
+    assert loader.wait(h, timeout=TIMEOUT) == "y"
+    assert (box["y"].pool_id, box["y"].execution_pool_id) == (0, 0)
+    release.set()
+    loader.wait_all(timeout=TIMEOUT)
