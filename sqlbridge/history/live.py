@@ -122,22 +122,29 @@ class SessionHistory:
 
     def _interrupted_tables(self, history: History, log_files: list[str],
                             processes: pa.Table) -> list[pa.Table]:
-        by_instance = history.instances_by_file(log_files)
         known = processes_of(processes)
+        wanted: dict[str, tuple[list[str], Any]] = {}
         out = []
-        for instance, files in by_instance.items():
+        for instance, files in history.instances_by_file(log_files).items():
             process = known.get(instance)
             if process is not None and process.alive:
                 continue
             key = (instance, tuple(files), process)
             rows = self._interrupted.get(key)
             if rows is None:
-                rows = interrupted_rows(instance, files, process)
-                if len(self._interrupted) > 256:
-                    self._interrupted.clear()
-                self._interrupted[key] = rows
-            if rows.num_rows:
+                wanted[instance] = (files, process)
+            elif rows.num_rows:
                 out.append(rows)
+        if wanted:
+            # A dead instance's files no longer change (retention keeps its open starts), so
+            # its rows are derived once per session, all missing instances in one scan.
+            if len(self._interrupted) > 256:
+                self._interrupted.clear()
+            for instance, rows in interrupted_rows(wanted).items():
+                files, process = wanted[instance]
+                self._interrupted[(instance, tuple(files), process)] = rows
+                if rows.num_rows:
+                    out.append(rows)
         return out
 
     def recover(self, error: BaseException) -> bool:

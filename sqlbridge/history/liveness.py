@@ -21,9 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -143,37 +144,72 @@ def _reason(process: Process | None, pid: int, host: str) -> tuple[str, dt.datet
             process.heartbeat)
 
 
-def interrupted_rows(instance: str, files: Sequence[str], process: Process | None) -> pa.Table:
-    """The JobInterrupted rows of one instance that is not alive (see the module docstring)."""
-    if not files:
-        return LOG_SCHEMA.empty_table()
-    data = ds.FileSystemDataset.from_paths(list(files), schema=LOG_SCHEMA,
-                                           format=ds.ParquetFileFormat(),
-                                           filesystem=pafs.LocalFileSystem())
+def _open_job_ids(files: Sequence[str]) -> np.ndarray:
+    """Job ids with a start row and no finish row.  Ids are small dense integers, so a mark
+    per id does it in two vectorized passes (a hash set of a million ids costs ~10x more);
+    ``type`` is read as a dictionary (half the time of reading its strings)."""
+    schema = LOG_SCHEMA.set(LOG_SCHEMA.get_field_index("type"),
+                            pa.field("type", pa.dictionary(pa.int32(), pa.string())))
+    data = ds.FileSystemDataset.from_paths(
+        list(files), schema=schema, filesystem=pafs.LocalFileSystem(),
+        format=ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(
+            dictionary_columns={"type"})))
     keys = data.to_table(columns=["type", "job_id"])
-    is_start = pc.equal(keys.column("type"), "JobStart")
-    started = pc.filter(keys.column("job_id"), is_start)
-    finished = pc.filter(keys.column("job_id"), pc.invert(is_start))
-    open_ids = pc.filter(started, pc.invert(pc.is_in(started, value_set=finished)))
-    if len(open_ids) == 0:
-        return LOG_SCHEMA.empty_table()
-    rows = data.to_table(filter=(ds.field("type") == "JobStart")
-                         & ds.field("job_id").isin(open_ids))
-    out, seen_ids = [], set()
-    for row in rows.to_pylist():
-        if row["job_id"] not in seen_ids:  # a start recorded twice counts once
-            seen_ids.add(row["job_id"])
-            out.append(row)
-    for row in out:
-        reason, seen = _reason(process, row["pid"], row["hostname"])
-        # Never before the start itself (a heartbeat from another host's clock, say).
-        seen = max(seen or row["event_time_microseconds"], row["event_time_microseconds"])
-        row["type"] = "JobInterrupted"
-        row["event_time_microseconds"] = seen
-        row["event_time"] = seen.replace(microsecond=0)
-        row["event_date"] = seen.astimezone(dt.UTC).date()
-        row["is_executing"] = 0
-        if row["start_time"] is not None:
-            row["elapsed"] = max(0.0, (seen - row["start_time"]).total_seconds())
-        row["reason"] = reason
-    return pa.Table.from_pylist(out, schema=LOG_SCHEMA)
+    if keys.num_rows == 0:
+        return np.empty(0, np.uint64)
+    ids = keys.column("job_id").to_numpy()
+    start = np.concatenate([_is_start(chunk) for chunk in keys.column("type").chunks])
+    top = int(ids.max())
+    if top > 4 * len(ids) + 1_000_000:  # sparse ids (not this loader's): a set difference
+        return np.setdiff1d(ids[start], ids[~start])
+    mark = np.zeros(top + 1, np.bool_)
+    mark[ids[start]] = True
+    mark[ids[~start]] = False
+    return np.nonzero(mark)[0].astype(np.uint64)
+
+
+def _is_start(chunk: pa.DictionaryArray) -> np.ndarray:
+    names = chunk.dictionary.to_pylist()
+    if "JobStart" not in names:
+        return np.zeros(len(chunk), np.bool_)
+    return pc.equal(chunk.indices, names.index("JobStart")).to_numpy(zero_copy_only=False)
+
+
+def interrupted_rows(instances: Mapping[str, tuple[Sequence[str], Process | None]]
+                     ) -> dict[str, pa.Table]:
+    """The JobInterrupted rows of each instance that is not alive, from its log files and its
+    processes row (None if it left none); see the module docstring."""
+    out = {instance: LOG_SCHEMA.empty_table() for instance in instances}
+    by_instance: dict[str, list[dict]] = {}
+    for instance, (files, _process) in instances.items():
+        if not files:
+            continue
+        open_ids = _open_job_ids(files)
+        if len(open_ids) == 0:
+            continue
+        data = ds.FileSystemDataset.from_paths(list(files), schema=LOG_SCHEMA,
+                                               format=ds.ParquetFileFormat(),
+                                               filesystem=pafs.LocalFileSystem())
+        rows = data.to_table(filter=(ds.field("type") == "JobStart")
+                             & ds.field("job_id").isin(pa.array(open_ids, pa.uint64())))
+        seen_ids: set[int] = set()
+        for row in rows.to_pylist():
+            if row["job_id"] not in seen_ids:  # a start recorded twice counts once
+                seen_ids.add(row["job_id"])
+                by_instance.setdefault(instance, []).append(row)
+    for instance, found in by_instance.items():
+        process = instances[instance][1] if instance in instances else None
+        for row in found:
+            reason, seen = _reason(process, row["pid"], row["hostname"])
+            # Never before the start itself (a heartbeat from another host's clock, say).
+            seen = max(seen or row["event_time_microseconds"], row["event_time_microseconds"])
+            row["type"] = "JobInterrupted"
+            row["event_time_microseconds"] = seen
+            row["event_time"] = seen.replace(microsecond=0)
+            row["event_date"] = seen.astimezone(dt.UTC).date()
+            row["is_executing"] = 0
+            if row["start_time"] is not None:
+                row["elapsed"] = max(0.0, (seen - row["start_time"]).total_seconds())
+            row["reason"] = reason
+        out[instance] = pa.Table.from_pylist(found, schema=LOG_SCHEMA)
+    return out
