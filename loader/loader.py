@@ -35,7 +35,8 @@ Started jobs are never preempted: an outranked worker finishes its job and exits
 
 Priority only rises.  Scheduling a job raises its dependencies to its pool; ``prioritize``
 raises a job and, recursively, its dependencies, stopping at jobs already high enough; waiting
-from inside a job raises the waited job to the waiter's execution pool.
+from inside a job raises the waited job to the more urgent of the waiter's execution and current
+pools, and a boost of a job blocked in such a wait reaches what it waits for.
 
 Locking
 -------

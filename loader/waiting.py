@@ -67,8 +67,8 @@ class Waiting:
 
         Raises ``AsyncLoadWaitFailed`` if it FAILED or was CANCELED (unless ``no_throw``),
         ``TimeoutError`` after ``timeout`` seconds.  From inside a job, the waited job is raised
-        to the waiter's execution pool, and a worker waiting on its own pool is replaced for
-        the duration so the pool keeps its parallelism.
+        to the more urgent of the waiter's execution and current pools, and a worker waiting on
+        its own pool is replaced for the duration so the pool keeps its parallelism.
 
         The job's waiter hooks run around the wait, outside the loader lock and under the
         job's own lock (as ClickHouse runs them under the job's mutex): a slow hook stalls
