@@ -105,9 +105,15 @@ def timeline(ctx: click.Context, output: str | None, format_name: str | None, jo
         click.echo(f"asl timeline: no job of the {tl.selected} selected ran in the window; "
                    "the chart is empty (widen the filters or the window)", err=True)
     url = remote_url(source)
-    title = f"asl {url}" if url else (f"asl history {source.get('history_file')}"
-                                      if source.get("history_file")
-                                      else f"asl demo (seed {source.get('seed')})")
+    history = source.get("history_file")
+    if isinstance(history, (tuple, list)):
+        history = " ".join(map(str, history))
+    if url:
+        title = f"asl {url}"
+    elif history and not source.get("demo"):
+        title = f"asl history {history}"
+    else:
+        title = f"asl demo (seed {source.get('seed')})"
     text = _render(tl, fmt, title=title, width=width, legend=not no_legend)
     data = text.encode()
     if output is None:

@@ -56,10 +56,33 @@ def test_demo_svg_filtered_to_one_database(asl, tmp_path):
     assert all("\nOK, ran " in j for j in jobs)
 
 
+def test_history_timeline_draws_the_recorded_lanes(asl, tmp_path):
+    import sqlbridge
+    from loader import AsyncLoader, LoadJob, Pool
+
+    loader = AsyncLoader([Pool("BackgroundLoad", 2)])
+    recorder = sqlbridge.record_history(loader, tmp_path / "h", flush_interval=0.05)
+    try:
+        jobs = [LoadJob(lambda loader, job: None, name=f"load table db.t{i}") for i in range(6)]
+        loader.schedule(jobs)
+        loader.wait_all(timeout=30)
+    finally:
+        recorder.close()
+        loader.shutdown()
+    done = asl("timeline", "--history", str(tmp_path / "h"), "-o", str(tmp_path / "h.json"))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "h.json").read_text())
+    lanes = {e["args"]["job_id"]: e["tid"] - 1 for e in doc["traceEvents"]
+             if e["ph"] == "X" and e["pid"] != 0}
+    assert lanes == {j.job_id: j.worker for j in jobs}
+    assert doc["otherData"]["title"] == f"asl history {tmp_path / 'h'}"
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["-o", "x.svg"], "needs a source of jobs"),
     (["--connect", "http://127.0.0.1:9", "-o", "x.svg"], "No asl HTTP endpoint answers"),
     (["--connect", "ftp://x", "-o", "x.svg"], "--connect"),
+    (["--history", "no-such-dir", "-o", "x.svg"], "no-such-dir does not exist"),
     (["--demo", "-o", "x.png"], "cannot write '.png' files"),
     (["--demo", "--since", "soon"], "neither seconds"),
     (["--demo", "--depth", "2"], "--depth needs --job"),
@@ -69,8 +92,7 @@ def test_bad_sources_and_arguments_are_one_clear_error_and_exit_2(asl, tmp_path,
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
-    error_lines = [ln for ln in done.stderr.splitlines() if ln.startswith("Error")]
-    assert len(error_lines) == 1
+    assert len([ln for ln in done.stderr.splitlines() if message in ln]) == 1
     assert not list(tmp_path.iterdir())
 
 
