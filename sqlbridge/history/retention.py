@@ -267,20 +267,22 @@ def _run(layout: Layout, policy: Retention, own: str, now: float, report: Retent
 def _trim(layout: Layout, p: Path, doomed: Any, fsync: bool, report: RetentionReport,
           archive_to: Path | None) -> int:
     """Remove the rows matching ``doomed`` from segment ``p``; return how many went."""
+    import pyarrow.dataset as ds
+
     try:
+        # Decide on the two columns the filters use; read the whole segment only to rewrite.
+        keys = ds.dataset(pq.read_table(p, columns=["job_id", "event_time"]))
+        if keys.count_rows(filter=doomed) == 0:
+            return 0
         table = pq.read_table(p)
     except FileNotFoundError:
         return 0
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - a corrupt segment stays, and is named
         log.warning("retention skips %s: %s", p, e)
         report.skipped_segments += 1
         return 0
-    import pyarrow.dataset as ds
-
     data = ds.dataset(table)
     gone = data.to_table(filter=doomed)
-    if gone.num_rows == 0:
-        return 0
     if archive_to is not None:
         write_atomic(layout, gone, archive_to, fsync=fsync)
     kept = data.to_table(filter=~doomed)

@@ -115,3 +115,14 @@ def test_segments_of_another_live_recording_are_left_alone(fake, history):
     # Once that process has ended, an offline run trims it.
     report = apply_retention(history, max_rows=0)
     assert report.rows_deleted == 2
+
+
+def test_a_corrupt_segment_is_skipped_and_named_while_the_rest_is_trimmed(fake, history, caplog):
+    with record(fake, history, ["a", "b"]) as rec:
+        bad = history / "log" / f"{'0' * 32}-0000000001-0000000001.parquet"
+        bad.write_bytes(b"PAR1 this is not parquet")
+        with caplog.at_level(logging.WARNING, logger="sqlbridge.history.retention"):
+            report = rec.apply_retention(Retention(max_rows=0))
+    assert report.skipped_segments == 1 and report.rows_deleted == 4
+    assert bad.name in caplog.text
+    assert bad.exists()  # left for an operator to look at, never deleted blindly
