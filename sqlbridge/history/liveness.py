@@ -181,10 +181,10 @@ def interrupted_rows(instances: Mapping[str, tuple[Sequence[str], Process | None
     processes row (None if it left none); see the module docstring."""
     out = {instance: LOG_SCHEMA.empty_table() for instance in instances}
     by_instance: dict[str, list[dict]] = {}
-    for instance, (files, _process) in instances.items():
-        if not files:
-            continue
-        open_ids = _open_job_ids(files)
+    wanted = [(instance, files) for instance, (files, _process) in instances.items() if files]
+    # One after another: pyarrow already reads each instance's files on all cores.
+    open_sets = [_open_job_ids(files) for _instance, files in wanted]
+    for (instance, files), open_ids in zip(wanted, open_sets, strict=True):
         if len(open_ids) == 0:
             continue
         data = ds.FileSystemDataset.from_paths(list(files), schema=LOG_SCHEMA,

@@ -25,6 +25,7 @@ import os
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,8 +170,14 @@ class History:
             names = _parquet_names(root / TABLE_DIRS[table])
             if table in SEGMENTED_TABLES:
                 names = visible_segments(names)
-            out += [p for p in names if self._readable(p, expected)]
-        return out
+            out += names
+        if len(out) > 4:
+            # Footers not seen before are read side by side (pyarrow releases the GIL).
+            with ThreadPoolExecutor(4) as pool:
+                keep = list(pool.map(lambda p: self._readable(p, expected), out))
+        else:
+            keep = [self._readable(p, expected) for p in out]
+        return [p for p, ok in zip(out, keep, strict=True) if ok]
 
     def _readable(self, path: str, expected: pa.Schema) -> bool:
         try:
