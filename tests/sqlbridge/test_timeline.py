@@ -296,3 +296,28 @@ def test_the_workers_table_shows_each_jobs_lane_in_sql():
     assert set(got.column("has_thread").to_pylist()) == {1}
     assert dict(zip(types.column("name").to_pylist(), types.column("type").to_pylist(),
                     strict=True))["worker"] == "Nullable(UInt32)"
+
+
+def test_an_endpoints_timeline_has_the_servers_recorded_lanes():
+    import threading
+
+    import sqlbridge
+    from loader import AsyncLoader, LoadJob, Pool
+    from sqlbridge.endpoint.client import Client
+    from sqlbridge.timeline.sources import timeline_table
+
+    loader = AsyncLoader([Pool("BackgroundLoad", 3)])
+    together = threading.Barrier(3, timeout=10)  # three at once: three lanes
+    try:
+        jobs = [LoadJob(lambda loader, job: together.wait(), name=f"load table db.t{i}")
+                for i in range(6)]
+        loader.schedule(jobs)
+        loader.wait_all(timeout=30)
+        with sqlbridge.serve(loader, "127.0.0.1:0") as server, Client(server.url) as client:
+            tl = build_timeline(timeline_table(client))
+    finally:
+        loader.shutdown()
+    assert not any(g.packed for g in tl.pools)
+    assert {b.job_id: tl.lanes[b.lane].worker for b in tl.bars} == {j.job_id: j.worker
+                                                                    for j in jobs}
+    assert {lane.worker for lane in tl.lanes} == {0, 1, 2}
