@@ -40,6 +40,9 @@ def clickhouse_name_of_duckdb_type(duck: str) -> str:
         values = re.findall(r"'((?:[^']|'')*)'", duck)
         if tuple(values) == catalog.STATUS_NAMES:
             return catalog.STATUS_CLICKHOUSE_TYPE
+        known = _history_enums().get(tuple(values))
+        if known is not None:  # numbered from 1, as ClickHouse numbers them
+            return known
         width = "Enum8" if len(values) < 128 else "Enum16"
         return f"{width}(" + ", ".join(f"'{v}' = {i}" for i, v in enumerate(values)) + ")"
     if duck.upper() == catalog.STATUS_DUCKDB_TYPE.upper():
@@ -48,6 +51,18 @@ def clickhouse_name_of_duckdb_type(duck: str) -> str:
     if m:
         return f"Decimal({m.group(1)}, {m.group(2)})"
     return _SIMPLE.get(duck.upper(), duck)
+
+
+def _history_enums() -> dict[tuple[str, ...], str]:
+    """The history tables' enums (``type``, ``level``) by their values: ClickHouse's spelling."""
+    from sqlbridge.history.schema import (
+        EVENT_TYPE_CH,
+        EVENT_TYPES,
+        TEXT_LOG_LEVEL_CH,
+        TEXT_LOG_LEVELS,
+    )
+
+    return {tuple(EVENT_TYPES): EVENT_TYPE_CH, tuple(TEXT_LOG_LEVELS): TEXT_LOG_LEVEL_CH}
 
 
 def type_name_macros() -> list[str]:

@@ -295,3 +295,15 @@ def test_with_worker_adds_the_lane_and_why_a_job_was_interrupted(tmp_path: Path)
     assert rows[0] == {"job_id": 1, "worker": 3, "elapsed": 1.0, "interrupted": None}
     assert rows[1]["worker"] == 1 and rows[1]["elapsed"] == pytest.approx(2.5)
     assert rows[1]["interrupted"].startswith("process 4242 on elsewhere stopped")
+
+
+def test_a_derived_enum_column_keeps_clickhouse_numbering(tmp_path: Path) -> None:
+    import sqlbridge
+
+    root = make_history(tmp_path / "h")
+    write_segment(root, job_rows(1), 1, 1)
+    with sqlbridge.connect(HistorySource(root)) as db:
+        text = db.run("SELECT min(type) AS t FROM system.asynchronous_loader_log",
+                      "TSVWithNamesAndTypes")
+    assert text == ("t\nEnum8(\\'JobStart\\' = 1, \\'JobFinish\\' = 2, "
+                    "\\'JobInterrupted\\' = 3)\nJobStart\n")
