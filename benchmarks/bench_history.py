@@ -114,6 +114,31 @@ def synthesize(root: Path, jobs: int, instances: int = 4, segments: int = 16) ->
                        root / "processes" / f"{instance}.parquet")
 
 
+#: The summary as plain DuckDB over the same files (no interrupted rows, no sandbox, no enums).
+_BARE = ("SELECT execution_pool, status, count() AS jobs, round(avg(elapsed), 3) AS avg_s, "
+         "round(quantile_cont(elapsed, 0.95), 3) AS p95_s "
+         "FROM read_parquet('{root}/log/*.parquet') "
+         "WHERE type = 'JobFinish' GROUP BY execution_pool, status ORDER BY jobs DESC")
+
+
+def _in_process(root: Path) -> None:
+    import sqlbridge
+    from sqlbridge.history import HistorySource
+
+    with sqlbridge.connect(HistorySource(root)) as db:
+        db.run(SUMMARY)
+
+
+def _bare_duckdb(root: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.sql(_BARE.format(root=root)).fetchall()
+    finally:
+        con.close()
+
+
 def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
     import sys
 
@@ -126,9 +151,14 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
             _command(sys.executable, "-c", IMPORTS),
             _command(*base, "sql", "--history", str(work / "history"), SUMMARY), repeat)
         size = sum(p.stat().st_size for p in (work / "history").rglob("*.parquet"))
+        session, bare = paired_median_times(
+            lambda: _in_process(work / "history"), lambda: _bare_duckdb(work / "history"),
+            repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return [
+        Figure(f"history session, connect + first GROUP BY ({jobs} jobs), in process",
+               session, "s", "duckdb read_parquet, same query", bare),
         Figure(f"asl sql --history ({jobs} jobs, GROUP BY), whole process", query, "s",
                "python -c '" + IMPORTS + "'", imports, "<= 1 s", query <= 1.0),
         Figure("synthesized history size per million jobs", size / (1 << 20) * 1e6 / jobs,
