@@ -81,8 +81,15 @@ class Bar:
     enqueue: int | None
     schedule: int
     dependencies: list[int]
-    row: dict[str, Any]
+    exception: str | None
+    rows: _Rows = field(repr=False)
+    index: int = field(repr=False)  # of the job's row in the source table
     critical: bool = False
+
+    @property
+    def row(self) -> dict[str, Any]:
+        """The job's row as the source gave it (every column, times as datetimes)."""
+        return self.rows.get(self.index)
 
     @property
     def wait(self) -> int:
@@ -142,6 +149,35 @@ class Timeline:
         return self.critical_span[1] - self.critical_span[0] if self.critical_span else 0
 
 
+class _Rows:
+    """The source's rows as Python values, made on first use: only the HTML page and the
+    trace show whole rows, and making 5,000 rows of datetimes costs more than the layout."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table, self._rows = table, None
+
+    def get(self, index: int) -> dict[str, Any]:
+        if self._rows is None:
+            self._rows = self._table.to_pylist()
+        return self._rows[index]
+
+
+def _records(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows with times as integer microseconds (one Arrow cast per column, not a
+    datetime per value) and ``_index``, the row's position."""
+    names = table.column_names
+    columns = []
+    for name in names:
+        column = table.column(name)
+        if pa.types.is_timestamp(column.type):
+            column = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+        columns.append(column.to_pylist())
+    out = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    for i, r in enumerate(out):
+        r["_index"] = i
+    return out
+
+
 def _with_defaults(table: pa.Table) -> pa.Table:
     missing = [c for c in REQUIRED if c not in table.column_names]
     if missing:
@@ -187,7 +223,8 @@ def build_timeline(
     sel = select_jobs(table, job=job, direction=direction, depth=depth, database=database,
                       status=status, max_jobs=None)
     columns = table.column_names
-    rows = table.to_pylist()
+    rows = _records(table)
+    source_rows = _Rows(table)
     prio = _pool_priorities(rows)
     prio.update(pool_priorities or {})
     has_worker = "worker" in columns
@@ -249,8 +286,8 @@ def build_timeline(
             bar = Bar(int(r["job_id"]), r["job"],
                       "INTERRUPTED" if interrupted else str(r["status"]), r["pool"], pool, lane,
                       start, end, r["finish_time"] is None and not interrupted, enqueue,
-                      to_us(r["schedule_time"]),
-                      [int(d) for d in r["dependencies"] or ()], r,
+                      r["schedule_time"], [int(d) for d in r["dependencies"] or ()],
+                      r.get("exception"), source_rows, r["_index"],
                       critical=int(r["job_id"]) in critical)
             lanes[lane].bars.append(len(bars))
             bars.append(bar)

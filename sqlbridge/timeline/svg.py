@@ -94,7 +94,7 @@ def tooltip(bar: Bar, timeline: Timeline) -> str:
         lines.append(f"pool raised to {bar.pool} while it ran in {bar.execution_pool}")
     if bar.critical:
         lines.append("on the critical path")
-    exc = bar.row.get("exception")
+    exc = bar.exception
     if exc:
         lines.append(str(exc)[:300])
     return "\n".join(lines)
