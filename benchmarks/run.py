@@ -16,7 +16,7 @@ import time
 from .common import Figure
 
 MODULES = ["throughput", "journal", "recording", "dag", "workers", "schedule", "snapshot",
-           "cascade", "sql", "cli", "clients", "history", "endpoint"]
+           "cascade", "sql", "cli", "clients", "history", "endpoint", "timeline"]
 
 
 def format_table(figures: list[Figure]) -> str:

@@ -17,7 +17,6 @@ from xml.sax.saxutils import escape
 
 from .model import Timeline
 from .svg import to_svg
-from .trace import row_json
 
 __all__ = ["to_html"]
 
@@ -137,7 +136,7 @@ def _script_json(value: object) -> str:
 def to_html(timeline: Timeline, *, title: str | None = None, width: int | None = None) -> str:
     """The page's text; it loads no resource, so it opens offline and from a mail."""
     heading = title or "asl timeline"
-    rows = {str(b.job_id): [row_json(b.row.get(c)) for c in timeline.columns]
+    rows = {str(b.job_id): [b.json_row.get(c) for c in timeline.columns]
             for b in timeline.bars}
     data = {"columns": timeline.columns, "rows": rows}
     svg = to_svg(timeline, title=heading, width=width, inline=True)

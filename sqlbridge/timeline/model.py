@@ -92,6 +92,11 @@ class Bar:
         return self.rows.get(self.index)
 
     @property
+    def json_row(self) -> dict[str, Any]:
+        """The same row as JSON values (times as UTC text), for the page and the trace."""
+        return self.rows.json(self.index)
+
+    @property
     def wait(self) -> int:
         """Microseconds spent in the ready queue (enqueue to start)."""
         return max(0, self.start - self.enqueue) if self.enqueue is not None else 0
@@ -154,12 +159,34 @@ class _Rows:
     trace show whole rows, and making 5,000 rows of datetimes costs more than the layout."""
 
     def __init__(self, table: pa.Table) -> None:
-        self._table, self._rows = table, None
+        self._table = table
+        self._rows: list[dict[str, Any]] | None = None
+        self._json: list[dict[str, Any]] | None = None
 
     def get(self, index: int) -> dict[str, Any]:
         if self._rows is None:
             self._rows = self._table.to_pylist()
         return self._rows[index]
+
+    def json(self, index: int) -> dict[str, Any]:
+        """The row as JSON values: times as ``YYYY-MM-DD hh:mm:ss.ffffff`` UTC text, made by
+        Arrow a column at a time (a datetime per value costs more than the whole layout)."""
+        if self._json is None:
+            import pyarrow.compute as pc
+
+            table = self._table
+            for i, field_ in enumerate(table.schema):
+                column = table.column(i)
+                if pa.types.is_timestamp(field_.type):
+                    column = pc.strftime(column.cast(pa.timestamp("us", tz="UTC")),
+                                         format="%Y-%m-%d %H:%M:%S")
+                elif pa.types.is_dictionary(field_.type):
+                    column = column.cast(field_.type.value_type)
+                else:
+                    continue
+                table = table.set_column(i, field_.name, column)
+            self._json = table.to_pylist()
+        return self._json[index]
 
 
 def _records(table: pa.Table) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ def row_json(value: Any) -> Any:
 
 
 def _args(bar: Bar, timeline: Timeline) -> dict[str, Any]:
-    args = {k: row_json(v) for k, v in bar.row.items()}
+    args = dict(bar.json_row)
     args["wait_us"] = bar.wait
     args["lane"] = timeline.lanes[bar.lane].worker
     if bar.running:
