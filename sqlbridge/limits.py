@@ -109,20 +109,20 @@ def result_exceeded(limits: Limits, rows: int, nbytes: int) -> TooManyRowsOrByte
 
 def _quantity(n: float) -> str:
     """ClickHouse's formatReadableQuantity: 10.00, 1.50 thousand, 2.00 million ..."""
-    for unit in ("", " thousand", " million", " billion", " trillion"):
-        if abs(n) < 1000 or unit == " trillion":
-            return f"{n:.2f}{unit}"
-        n /= 1000
-    raise AssertionError("unreachable")
+    return _readable(n, 1000, ("", " thousand", " million", " billion", " trillion"))
 
 
 def _size(n: float) -> str:
     """ClickHouse's formatReadableSizeWithBinarySuffix: 1000.00 B, 819.54 KiB ..."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.2f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
+    return _readable(n, 1024, (" B", " KiB", " MiB", " GiB", " TiB"))
+
+
+def _readable(n: float, step: int, units: tuple[str, ...]) -> str:
+    for unit in units[:-1]:
+        if abs(n) < step:
+            return f"{n:.2f}{unit}"
+        n /= step
+    return f"{n:.2f}{units[-1]}"
 
 
 class _Watch:

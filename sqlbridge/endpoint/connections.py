@@ -220,11 +220,16 @@ class Dispatcher:
         if conn.reader.has_header_block() or len(conn.reader.buffer) > _MAX_HEADER_BLOCK:
             self._dispatch(conn)
 
-    def _dispatch(self, conn: _Conn) -> None:
+    def _unpark(self, conn: _Conn) -> None:
+        """No longer waiting in the selector (lock not held)."""
         with contextlib.suppress(KeyError, ValueError, OSError):
             self._selector.unregister(conn.sock)
         with self._lock:
             self._idle.pop(conn.sock, None)
+
+    def _dispatch(self, conn: _Conn) -> None:
+        self._unpark(conn)
+        with self._lock:
             self._active.add(conn)
             start = self._waiting_workers == 0 and len(self._workers) < self.timeouts.max_threads
             if start:
@@ -267,10 +272,7 @@ class Dispatcher:
             self._close(conn)
 
     def _close(self, conn: _Conn) -> None:
-        with contextlib.suppress(KeyError, ValueError, OSError):
-            self._selector.unregister(conn.sock)
-        with self._lock:
-            self._idle.pop(conn.sock, None)
+        self._unpark(conn)
         with contextlib.suppress(OSError):
             conn.sock.close()
 
