@@ -186,7 +186,7 @@ class Session:
 
     def __init__(self, loader: JobSource, *, dialect: str = "clickhouse",
                  time_zone: str | None = None, limits: Limits | None = None,
-                 max_lanes: int = MAX_LANES) -> None:
+                 max_lanes: int = MAX_LANES, exposed: bool = False) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, not {dialect!r}")
         if max_lanes < 1:
@@ -196,6 +196,9 @@ class Session:
         self.time_zone = time_zone or local_time_zone()
         #: The limits statements run under unless their SETTINGS (or the caller's) say more.
         self.limits = limits or Limits()
+        #: Served to others (the HTTP endpoint): DuckDB's metadata is refused too
+        #: (``sandbox.check_exposed``).
+        self.exposed = exposed
         self._lock = threading.Lock()  # the lanes' bookkeeping only, never held while running
         self._free = threading.Condition(self._lock)
         self._closed = False
@@ -482,6 +485,8 @@ class Session:
             try:
                 if t.sql not in self._approved:
                     sandbox.check(lane.con, t.sql)
+                    if self.exposed:
+                        sandbox.check_exposed(lane.con, t.sql)
                     if len(self._approved) > 1024:
                         self._approved.clear()
                     self._approved.add(t.sql)
