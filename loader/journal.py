@@ -155,8 +155,8 @@ class Journal:
         with self._lock:
             events, self._events = self._events, []
             jobs, self._jobs = self._jobs, []
-            dropped = self._dropped
-        lost, self._dropped_drained = dropped - self._dropped_drained, dropped
+            # Under the lock too: two threads draining one journal must not count a loss twice.
+            lost, self._dropped_drained = self._dropped - self._dropped_drained, self._dropped
         names = self._loader._pool_names()
         priorities = self._loader._pool_priorities()
         return JournalBatch(_build_table(events, jobs, names, priorities), jobs, lost)
