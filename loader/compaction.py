@@ -17,9 +17,14 @@ saw it odd, or changed, reads again (``LoadJob._cells``).
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING
 
 from .job import FINAL_FIELDS, REMOVED, LoadJob
+
+assert FINAL_FIELDS == ("status", "pool_id", "execution_pool_id", "waiters", "schedule_time",
+                        "enqueue_time", "start_time", "finish_time", "start_ns",
+                        "elapsed_ns"), "retire_locked spells these out in this order"
 
 if TYPE_CHECKING:
     from .loader import AsyncLoader
@@ -32,7 +37,13 @@ COMPACT_FLOOR = 64
 def retire_locked(loader: AsyncLoader, job: LoadJob, slot: int) -> None:
     """``job`` (finished, in row ``slot``) leaves the table; its state stays on the object."""
     cols = loader._columns
-    job._final = [getattr(cols, name)[slot] for name in FINAL_FIELDS]
+    # Spelled out, in FINAL_FIELDS order (a loop of getattr() cost 5x more), and an array, not
+    # a list: an array is no GC container, and a list per removed job made every removal
+    # count towards full collections over all live jobs (5 us instead of 0.7 per job).
+    job._final = array("q", (cols.status[slot], cols.pool_id[slot], cols.execution_pool_id[slot],
+                             cols.waiters[slot], cols.schedule_time[slot],
+                             cols.enqueue_time[slot], cols.start_time[slot],
+                             cols.finish_time[slot], cols.start_ns[slot], cols.elapsed_ns[slot]))
     job._slot = REMOVED  # after _final: a reader that sees REMOVED finds the state there
     cols.present[slot] = 0
     cols.errors.pop(slot, None)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from array import array
 from collections.abc import Callable, Iterable
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,7 @@ PENDING = int(LoadStatus.PENDING)
 OK = int(LoadStatus.OK)
 FAILED = int(LoadStatus.FAILED)
 CANCELED = int(LoadStatus.CANCELED)
+_STATUSES = tuple(sorted(LoadStatus))  # by value: cheaper than LoadStatus(value)
 #: Status names by value: the dictionary of the table's ``status`` column.
 STATUS_NAMES: tuple[str, ...] = tuple(s.name for s in sorted(LoadStatus))
 
@@ -185,7 +187,7 @@ class LoadJob:
         self._loader: AsyncLoader | None = None
         self._slot = UNSCHEDULED
         self._id = 0
-        self._final: list[int] | None = None  # a removed job's last row (FINAL_FIELDS)
+        self._final: array | None = None  # a removed job's last row (FINAL_FIELDS)
         self._awaiting: LoadJob | None = None  # the job this one waits for, from inside
         self._latch = None  # a lock held until the job finishes, made for its first waiter
         self._hooks_lock = None  # serializes the waiter hooks; made for the first hooked wait
@@ -261,11 +263,27 @@ class LoadJob:
                 return values
             time.sleep(0)  # a compaction runs: let it finish
 
+    def _cell(self, column: str) -> int:
+        """``_cells`` for one column, without its tuples (``job.status`` is read a lot)."""
+        loader = self._loader
+        while True:
+            epoch = loader._epoch
+            slot = self._slot
+            if slot == REMOVED:
+                return self._final[_FINAL_INDEX[column]]
+            try:
+                value = getattr(loader._columns, column)[slot]
+            except IndexError:  # a slot from before a compaction, past the new end
+                value = None
+            if epoch == loader._epoch and not epoch & 1 and value is not None:
+                return value
+            time.sleep(0)  # a compaction runs: let it finish
+
     @property
     def status(self) -> LoadStatus:
         if self._slot == UNSCHEDULED:
             return LoadStatus.PENDING
-        return LoadStatus(self._cells("status")[0])
+        return _STATUSES[self._cell("status")]
 
     @property
     def exception(self) -> BaseException | None:
@@ -279,24 +297,24 @@ class LoadJob:
         None only for an unscheduled job whose pool was given by name.
         """
         if self._slot != UNSCHEDULED:
-            return self._cells("pool_id")[0]
+            return self._cell("pool_id")
         return self._pool if isinstance(self._pool, int) else None
 
     @property
     def execution_pool_id(self) -> int | None:
         """The pool whose worker runs (or ran) the job; the initial pool until it starts."""
         if self._slot != UNSCHEDULED:
-            return self._cells("execution_pool_id")[0]
+            return self._cell("execution_pool_id")
         return self._initial_pool if isinstance(self._initial_pool, int) else None
 
     @property
     def waiters_count(self) -> int:
-        return 0 if self._slot == UNSCHEDULED else self._cells("waiters")[0]
+        return 0 if self._slot == UNSCHEDULED else self._cell("waiters")
 
     def _time(self, column: str) -> _dt.datetime | None:
         if self._slot == UNSCHEDULED:
             return None
-        return _as_datetime(self._cells(column)[0])
+        return _as_datetime(self._cell(column))
 
     @property
     def schedule_time(self) -> _dt.datetime | None:
