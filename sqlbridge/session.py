@@ -1,34 +1,7 @@
 """``connect(loader)``: a read-only SQL session over a live loader, a fresh snapshot per statement.
 
-How the loader's state reaches DuckDB
--------------------------------------
-Each system table is backed by a ``LiveTable``: an object with ``__arrow_c_stream__`` registered
-*once* (DuckDB >= 1.5 scans such an object again on every query) under a connection-local name;
-a catalog view over that name casts ``status`` to the ENUM. While the session runs a statement
-the ``LiveTable`` is in *statement scope*: the first time DuckDB asks for the stream it calls
-``loader.snapshot()`` and keeps the table, and every later request of the same statement gets
-the same table. That matters: DuckDB asks 2-3 times per scan (bind, then scan), and a self-join
-(blocked jobs joined to their dependencies) scans twice, so without the scope one statement
-could see two different states of the loader and pay for several snapshots. Tables a statement
-does not mention are never bound, so ``pool_snapshot()`` is only taken when the pools table is
-queried (DuckDB's binder decides, which is exact where a text-level guess would not be).
-
-Measured (this project's 2-core box, DuckDB 2.0, pyarrow 26, a 100k-job loader, medians of 21
-runs in one process): with the snapshot taken inside the timing, re-registering a fresh
-``pa.Table`` per statement and the scoped live object cost the same within noise (count over
-the casting view 41.8 vs 42.4 ms; ``SELECT * LIMIT 1`` 42.3 vs 39.2; GROUP BY 55.7 vs 53.5, with
-``loader.snapshot()`` itself at ~37 ms); over an already-taken snapshot the live object was
-0.5-2.4 ms faster. An unscoped live object (a snapshot per stream request) was 2.5x slower
-(103 ms) and inconsistent across a self-join. The scoped live object was kept: as fast, no
-re-registration bookkeeping, and the same views work on ``db.duckdb``.
-
-End to end (``db.run`` -> rendered text, each sample paired with a bare ``loader.snapshot()`` in
-the same loop, 40 pairs, medians; 100k finished jobs, half of them with a dependency; load average
-~3 on 2 cores): the documented query ``FORMAT Vertical LIMIT 1`` took 39.7 ms against 35.5 ms
-for the snapshot alone (1.12x), ``count() ... WHERE status = 'FAILED'`` 1.23x, a GROUP BY summary
-in PrettyCompact 1.31x. The snapshot is the cost; the rest (translation, sandbox check, ENUM
-cast, DuckDB, types, rendering) is 4-13 ms, and translation and the sandbox verdict are cached
-per query text (a statement over a 7-job loader: 0.5-4 ms).
+How the loader's state reaches DuckDB: ``sqlbridge.livetable`` (one ``LiveTable`` per system
+table and lane, a consistent snapshot per statement, and what that costs).
 
 One entry point
 ---------------
@@ -62,13 +35,13 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from sqlbridge import catalog, sandbox
+from sqlbridge.answer import Answer, clickhouse_describe, read_result, statistics
 from sqlbridge.duckdb_errors import from_duckdb
 from sqlbridge.errors import (
     QueryError,
@@ -79,7 +52,8 @@ from sqlbridge.errors import (
     UnknownTimeZone,
 )
 from sqlbridge.history import tables as history_tables
-from sqlbridge.limits import Limits, result_exceeded, timeout_exceeded, watchdog
+from sqlbridge.limits import Limits, timeout_exceeded, watchdog
+from sqlbridge.livetable import LiveTable
 from sqlbridge.resulttypes import decorate, type_name_macros
 from sqlbridge.source import JobSource
 from sqlbridge.split import Piece, split_statements
@@ -90,8 +64,6 @@ __all__ = ["Session", "Answer", "connect", "LiveTable", "too_deep", "MAX_LANES"]
 
 #: Statements a session runs at once (each on a lane of its own); more wait for a free lane.
 MAX_LANES = 8
-#: Rows per batch read from DuckDB (the result caps are checked between batches).
-_BATCH_ROWS = 65536
 
 #: ClickHouse's formatReadableTimeDelta: years of 365 days, months of 30.5, whole seconds.
 _READABLE_DELTA = """
@@ -113,61 +85,6 @@ CREATE MACRO asl_format_readable_time_delta(x) AS (
         END FROM parts)
     END)
 """
-
-
-class LiveTable:
-    """A loader table as an Arrow stream DuckDB can scan; see the module docstring."""
-
-    def __init__(self, take: Callable[[], pa.Table]) -> None:
-        self._take = take
-        self._scoped = False
-        self._table: pa.Table | None = None
-        #: Snapshots taken (for tests and measurements).
-        self.snapshots = 0
-
-    def begin(self, table: pa.Table | None = None) -> None:
-        """Start a statement; ``table`` serves it instead of a snapshot (used during setup,
-        when DuckDB reads the stream only for its schema)."""
-        self._scoped, self._table = True, table
-
-    def end(self) -> None:
-        self._scoped, self._table = False, None
-
-    def current(self) -> pa.Table | None:
-        return self._table
-
-    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
-        table = self._table
-        if table is None:
-            table = self._take()
-            self.snapshots += 1
-            if self._scoped:
-                self._table = table
-        return table.__arrow_c_stream__(requested_schema)
-
-
-@dataclass
-class Answer:
-    """One statement's result: what ``Session.execute`` returns."""
-
-    #: The result, with ClickHouse's types as Arrow metadata (``sqlbridge.resulttypes``).
-    table: pa.Table
-    #: The canonical output format: the statement's ``FORMAT`` clause, else the caller's
-    #: ``format``; None when neither asked for one (the caller shows the table its own way).
-    format: str | None
-    #: The session's time zone: how the result's times print.
-    time_zone: str
-    #: ``elapsed``, ``rows_read``, ``bytes_read`` (the JSON formats' ``statistics``).
-    statistics: dict[str, Any] = field(default_factory=dict)
-    #: The row count before LIMIT, for the JSON formats' ``rows_before_limit_at_least``.
-    rows_before_limit: int | None = None
-
-    def render(self, default: str = "TabSeparated") -> str | bytes:
-        """ClickHouse's output: ``format``, else ``default``."""
-        from sqlbridge.formats import render
-
-        return render(self.table, self.format or default, time_zone=self.time_zone,
-                      statistics=dict(self.statistics), rows_before_limit=self.rows_before_limit)
 
 
 class _Lane:
@@ -460,7 +377,7 @@ class Session:
                 relation = lane.con.sql(f"EXPLAIN {t.sql}" if t.explain else t.sql)
                 if relation is None:
                     raise QueryError("The statement returned no result")
-                return [str(x) for x in relation.types], _read(relation, limits)
+                return [str(x) for x in relation.types], read_result(relation, limits)
             except duckdb.InterruptException:
                 raise
             except duckdb.Error as e:
@@ -472,7 +389,7 @@ class Session:
                  alive: Callable[[], bool] | None) -> tuple[pa.Table, dict[str, Any]]:
         started = time.perf_counter()
         if t.result is not None:
-            return t.result, _stats(started, 0, 0)
+            return t.result, statistics(started, 0, 0)
         assert t.sql is not None
         limit = limits.max_execution_time
         with self._lane() as lane:
@@ -521,7 +438,7 @@ class Session:
                     lane.tainted = True  # it fired as the statement ended
         rows = sum(s.num_rows for s in scanned if s is not None)
         nbytes = sum(s.nbytes for s in scanned if s is not None)
-        stats = _stats(started, rows, nbytes)
+        stats = statistics(started, rows, nbytes)
         counter = t.rows_before_limit_column
         if counter is not None and counter in table.column_names:
             counts = table.column(counter)
@@ -529,29 +446,10 @@ class Session:
             table = table.drop_columns([counter])
             duck_types = duck_types[:-1]
         if t.describe:
-            table = _clickhouse_describe(table)
+            table = clickhouse_describe(table)
         table = decorate(table, duck_types, t.type_hints, booleans_as_uint8=t.booleans_as_uint8,
                          nullable=t.nullable)
         return table, stats
-
-
-def _read(relation: duckdb.DuckDBPyRelation, limits: Limits) -> pa.Table:
-    """The relation's rows, batch by batch, checked against the result caps as they come."""
-    if not limits.max_result_rows and not limits.max_result_bytes:
-        return relation.to_arrow_table()
-    reader = relation.to_arrow_reader(_BATCH_ROWS)
-    batches, rows, nbytes = [], 0, 0
-    for batch in reader:
-        batches.append(batch)
-        rows += batch.num_rows
-        nbytes += batch.nbytes
-        if (limits.max_result_rows and rows > limits.max_result_rows) or \
-                (limits.max_result_bytes and nbytes > limits.max_result_bytes):
-            if limits.result_overflow_mode == "break":
-                break
-            reader.close()
-            raise result_exceeded(limits, rows, nbytes)
-    return pa.Table.from_batches(batches, schema=reader.schema)
 
 
 def _close_all(lanes: list[_Lane], *connections: duckdb.DuckDBPyConnection) -> None:
@@ -582,24 +480,8 @@ def too_deep() -> TooDeepAst:
                       "arraySum([...]) for a long sum")
 
 
-def _stats(started: float, rows: int, nbytes: int) -> dict[str, Any]:
-    return {"elapsed": time.perf_counter() - started, "rows_read": rows, "bytes_read": nbytes}
-
-
 def _sql_str(text: str) -> str:
     return text.replace("'", "''")
-
-
-def _clickhouse_describe(table: pa.Table) -> pa.Table:
-    """DuckDB's DESCRIBE (column_name, column_type, ...) in ClickHouse's seven columns."""
-    from sqlbridge.resulttypes import clickhouse_name_of_duckdb_type
-
-    names = table.column("column_name").to_pylist()
-    types = [clickhouse_name_of_duckdb_type(t) for t in table.column("column_type").to_pylist()]
-    empty = [""] * len(names)
-    return pa.table({"name": names, "type": types, "default_type": empty,
-                     "default_expression": empty, "comment": empty,
-                     "codec_expression": empty, "ttl_expression": empty})
 
 
 def connect(loader: JobSource, *, dialect: str = "clickhouse", time_zone: str | None = None,

@@ -12,7 +12,10 @@ One module per part, each explaining its own:
 * ``server``    ``serve()`` and ``Server``: binding, the serving thread, ``close()``.
 * ``address``   reading ``address``, the loopback rule (``UnsafeBindError``), Unix socket files.
 * ``auth``      the token: checked at ``serve()``, then on every request (401, 403).
+* ``connections`` the selector thread and the bounded worker pool; header/body/send/keep-alive
+                deadlines; whether a client is still there.
 * ``handler``   one request: routes, body, URL parameters and settings, the answer.
+* ``exposure``  what a client is shown: no host paths in errors, printable status lines.
 * ``sessions``  the sessions requests share, one per (dialect, time zone).
 * ``statuses``  ClickHouse's error code -> HTTP status table; Content-Type per format.
 * ``client``    the other side: ``Client(url).execute(sql)``, used by ``asl --connect`` and the

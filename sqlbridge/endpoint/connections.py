@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import select
 import selectors
 import socket
 import threading
@@ -33,7 +34,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Reader", "Dispatcher", "Timeouts"]
+__all__ = ["Reader", "Dispatcher", "Timeouts", "still_connected"]
 
 log = logging.getLogger("asl.http")
 
@@ -358,3 +359,17 @@ class Dispatcher:
     def connection_count(self) -> int:
         with self._lock:
             return len(self._idle) + len(self._active) + len(self._back)
+
+
+def still_connected(sock: socket.socket) -> bool:
+    """False once the peer has closed its end (bytes of a next, pipelined request waiting in
+    the socket still mean it is there)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return True
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except (OSError, ValueError):
+        return False

@@ -43,12 +43,8 @@ mid-answer, or while its statement runs (the statement is then interrupted, see
 from __future__ import annotations
 
 import contextlib
-import functools
 import http.server
 import logging
-import re
-import select
-import socket
 import threading
 import time
 import urllib.parse
@@ -57,6 +53,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlbridge.endpoint.auth import CHALLENGE, RequiredPassword, authenticate
+from sqlbridge.endpoint.connections import still_connected
+from sqlbridge.endpoint.exposure import hide_host_paths, printable
 from sqlbridge.endpoint.sessions import Sessions
 from sqlbridge.endpoint.statuses import content_type, http_status
 from sqlbridge.errors import (
@@ -137,27 +135,6 @@ def _error_answer(error: QueryError, close: bool = False) -> _Answer:
     if error.code == RequiredPassword.code:
         headers["WWW-Authenticate"] = CHALLENGE
     return _Answer(status, (hide_host_paths(str(error)) + "\n").encode(), headers, close)
-
-
-def hide_host_paths(text: str) -> str:
-    """``text`` with the serving host's own directories (home, Python's prefix, the working
-    directory, DuckDB's extension folder) replaced by ``<server path>``: an error answered to a
-    client names what it wrote, never where things live on the server."""
-    for prefix in _host_prefixes():
-        text = text.replace(prefix, "<server path>")
-    return re.sub(r"<server path>[^\s'\"),]*", "<server path>", text)
-
-
-@functools.cache
-def _host_prefixes() -> tuple[str, ...]:
-    import os
-    import sys
-
-    found = {os.path.expanduser("~"), sys.prefix, sys.base_prefix, sys.exec_prefix, os.getcwd(),
-             os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
-    found = {p.rstrip("/") for p in found if p and p not in ("/", ".")}
-    found |= {os.path.realpath(p) for p in found}
-    return tuple(sorted(found, key=len, reverse=True))
 
 
 class Endpoint:
@@ -382,7 +359,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _client_waits(self) -> bool:
         """False once the client has closed its end (polled while its statement runs; bytes
         of a next, pipelined request still mean it waits)."""
-        return _still_connected(self.connection)
+        return still_connected(self.connection)
 
     def _read_body(self) -> bytes:
         timeouts = getattr(self.server, "timeouts", None)
@@ -461,12 +438,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """http.server's protocol errors (bad request line, huge headers, unknown method) as
         ClickHouse-style plain text, not HTML, and never keeping the connection."""
         phrase = self.responses.get(code, ("Error",))[0]
-        what = _printable(f"{message or phrase}" + (f": {explain}" if explain else ""))
+        what = printable(f"{message or phrase}" + (f": {explain}" if explain else ""))
         text = (f"Code: 1000. DB::Exception: HTTP {code}: {what}. (POCO_EXCEPTION)")
         self.close_connection = True
         self._send_timeout()
         try:
-            self.send_response(code, _printable(message) if message else None)
+            self.send_response(code, printable(message) if message else None)
             self.send_header("Content-Type", "text/plain; charset=UTF-8")
             self.send_header("X-ClickHouse-Exception-Code", "1000")
             self.send_header("Connection", "close")
@@ -497,25 +474,6 @@ def _multi_statements(text: str, pieces: list) -> str:
     return (f"Syntax error (Multi-statements are not allowed): failed at position {position} "
             f"(end of query): {' '.join(text[position - 1:position + 39].split())}. Send one "
             "statement per request (asl sql --connect sends a script's statements one by one)")
-
-
-def _printable(text: str) -> str:
-    """``text`` safe for a status line and a body: control characters and undecodable bytes
-    (http.server decodes the request line as Latin-1) shown escaped, at most 300 characters."""
-    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return out if len(out) <= 300 else out[:300] + "..."
-
-
-def _still_connected(sock: socket.socket) -> bool:
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
-            return True
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
-    except BlockingIOError:
-        return True
-    except (OSError, ValueError):
-        return False
 
 
 class _Malformed(Exception):
