@@ -187,7 +187,8 @@ def _run(layout: Layout, policy: Retention, own: str, now: float, report: Retent
     keys = []
     for i, p in enumerate(paths):
         try:
-            t = pq.read_table(p, columns=["loader_instance", "job_id", "type", "event_time"])
+            t = pq.read_table(p, columns=["loader_instance", "job_id", "type",
+                                            "event_time_microseconds"])
         except FileNotFoundError:
             continue
         except Exception as e:  # noqa: BLE001 - a corrupt segment stays, and is named
@@ -200,14 +201,16 @@ def _run(layout: Layout, policy: Retention, own: str, now: float, report: Retent
     rows = pa.concat_tables(keys)
     finish = pc.equal(rows.column("type"), "JobFinish")
     rows = rows.append_column("finished", finish.cast(pa.int8()))
+    # event_time is whole seconds; the order of jobs needs the microseconds.
+    times = rows.column("event_time_microseconds")
     rows = rows.append_column(
-        "finish_time", pc.if_else(finish, rows.column("event_time"),
-                                  pa.scalar(None, rows.column("event_time").type)))
+        "finish_time", pc.if_else(finish, times, pa.scalar(None, times.type)))
     jobs = rows.group_by(["loader_instance", "job_id"]).aggregate(
         [("finished", "max"), ("finish_time", "max"), ("job_id", "count")])
     unfinished = pc.equal(jobs.column("finished_max"), 0)
     report.unfinished_jobs_kept = pc.sum(unfinished.cast(pa.int64())).as_py() or 0
-    done = jobs.filter(pc.invert(unfinished)).sort_by([("finish_time_max", "ascending")])
+    done = jobs.filter(pc.invert(unfinished)).sort_by(
+        [("finish_time_max", "ascending"), ("job_id", "ascending")])
 
     delete = pa.array([False] * done.num_rows)
     age = policy.max_age_seconds
@@ -259,7 +262,7 @@ def _run(layout: Layout, policy: Retention, own: str, now: float, report: Retent
         cond = pc.field("job_id").isin(ids)
         if age is not None:
             keep_open = open_by_instance.get(inst, pa.array([], pa.uint64()))
-            old = pc.field("event_time") < cutoff
+            old = pc.field("event_time_microseconds") < cutoff
             cond = cond | (old & ~pc.field("job_id").isin(keep_open))
         report.text_log_rows_deleted += _trim(layout, p, cond, fsync, report, None)
 
@@ -271,7 +274,7 @@ def _trim(layout: Layout, p: Path, doomed: Any, fsync: bool, report: RetentionRe
 
     try:
         # Decide on the two columns the filters use; read the whole segment only to rewrite.
-        keys = ds.dataset(pq.read_table(p, columns=["job_id", "event_time"]))
+        keys = ds.dataset(pq.read_table(p, columns=["job_id", "event_time_microseconds"]))
         if keys.count_rows(filter=doomed) == 0:
             return 0
         table = pq.read_table(p)
