@@ -58,6 +58,16 @@ class Retention:
     archive: bool = False
     interval: float | None = 3600.0
 
+    def __post_init__(self) -> None:
+        age = self.max_age_seconds
+        if age is not None and age < 0:
+            raise ValueError(f"Retention(max_age=...) must be >= 0 seconds, not {age}")
+        if self.max_rows is not None and self.max_rows < 0:
+            raise ValueError(f"Retention(max_rows=...) must be >= 0, not {self.max_rows}")
+        if self.interval is not None and self.interval < 0:
+            raise ValueError(f"Retention(interval=...) must be >= 0 seconds or None, "
+                             f"not {self.interval}")
+
     def replace(self, **changes: Any) -> Retention:
         return replace(self, **changes)
 

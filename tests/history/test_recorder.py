@@ -277,3 +277,21 @@ def test_import_sqlbridge_still_imports_no_duckdb_or_pyarrow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr
+
+
+def test_unflushed_rows_are_handed_to_a_live_reader_once_and_then_written(fake, history):
+    from sqlbridge.history.recorder import recorders_of
+
+    rec = record_history(fake, history, flush_interval=SLOW)
+    assert recorders_of(fake) == [rec]
+    run(fake, [LoadJob(noop, name="pending")])
+    with rec.hold():
+        assert files(history, "log") == []
+        pending = rec.unflushed()
+    assert pending["asynchronous_loader_log"].num_rows == 2
+    assert pending["asynchronous_loader_log"].schema == LOG_SCHEMA
+    rec.flush()
+    assert rec.unflushed()["asynchronous_loader_log"].num_rows == 0
+    assert query(history, "log", "SELECT count(*) FROM t") == [(2,)]
+    rec.close()
+    assert recorders_of(fake) == []

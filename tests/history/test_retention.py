@@ -126,3 +126,11 @@ def test_a_corrupt_segment_is_skipped_and_named_while_the_rest_is_trimmed(fake, 
     assert report.skipped_segments == 1 and report.rows_deleted == 4
     assert bad.name in caplog.text
     assert bad.exists()  # left for an operator to look at, never deleted blindly
+
+
+def test_a_negative_policy_is_refused_at_once():
+    import pytest
+
+    for bad in ({"max_age": -1}, {"max_rows": -5}, {"interval": -1.0}):
+        with pytest.raises(ValueError, match="must be >= 0"):
+            Retention(**bad)
