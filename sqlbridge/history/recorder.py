@@ -136,6 +136,9 @@ class Recorder:
             raise ValueError(f"flush_interval must be > 0 seconds, not {flush_interval}")
         if merge_fanout < 2:
             raise ValueError(f"merge_fanout must be >= 2, not {merge_fanout}")
+        if not callable(getattr(loader, "open_journal", None)):
+            raise TypeError("record_history records a loader.AsyncLoader (it needs "
+                            f"open_journal()), not {type(loader).__name__}")
         self.layout = open_history(path)
         self.path = self.layout.root
         self.loader = loader
@@ -227,8 +230,8 @@ class Recorder:
                       fanout=self.merge_fanout, fsync=self.fsync)
             merge_all(self.layout, self.layout.text_log, self.instance,
                       fanout=self.merge_fanout, fsync=self.fsync)
-        except OSError as e:
-            self._error(f"merging segments: {e}")
+        except Exception as e:  # noqa: BLE001 - an unmergeable segment stays as it is
+            self._error(f"merging segments: {type(e).__name__}: {e}")
         policy = self.retention
         if policy is not None and policy.interval is not None and (
                 time.monotonic() - self._last_retention >= policy.interval):

@@ -295,3 +295,9 @@ def test_unflushed_rows_are_handed_to_a_live_reader_once_and_then_written(fake, 
     assert query(history, "log", "SELECT count(*) FROM t") == [(2,)]
     rec.close()
     assert recorders_of(fake) == []
+
+
+def test_recording_something_that_is_not_a_loader_is_a_type_error(history):
+    with pytest.raises(TypeError, match="AsyncLoader"):
+        record_history(object(), history)
+    assert not history.exists()
