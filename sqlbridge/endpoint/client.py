@@ -251,7 +251,9 @@ class Client:
     def _table(self, name: str, schema: Any) -> Any:
         import pyarrow as pa
 
-        data = self.execute(f"SELECT * FROM {name} FORMAT ArrowStream")
+        # The whole table is the point here: lift the server's default result cap for it.
+        data = self.execute(f"SELECT * FROM {name} FORMAT ArrowStream",
+                            settings={"max_result_bytes": "0", "max_result_rows": "0"})
         assert data is not None
         table = pa.ipc.open_stream(data).read_all()
         return table.select(schema.names).cast(schema)

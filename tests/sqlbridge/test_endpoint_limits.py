@@ -282,3 +282,13 @@ def test_the_session_zone_is_still_readable(server):
         "UTC\n"
     assert get(server, query="SELECT toStartOfHour(toDateTime('2024-01-01 10:30:00'))")[2] == \
         "2024-01-01 10:00:00\n"
+
+
+def test_a_client_snapshot_is_the_whole_table_whatever_the_servers_cap():
+    from sqlbridge.endpoint.client import Client
+    from sqlbridge.testing import sample_jobs
+
+    with sqlbridge.serve(FakeLoader(), "127.0.0.1:0", max_result_bytes=100) as s:
+        assert get(s, query=f"SELECT * FROM {T}")[0] == 500  # capped for a plain query
+        with Client(s.url) as client:
+            assert client.snapshot().num_rows == sample_jobs().num_rows
