@@ -30,7 +30,7 @@ import pytest
 
 import sqlbridge
 from loader import AsyncLoader, LoadJob, Pool
-from sqlbridge.notebook import QueryFailed, Result, cells, targets
+from sqlbridge.notebook import QueryFailed, Result, cells
 from sqlbridge.testing import FakeLoader
 
 if importlib.util.find_spec("IPython") is None:
@@ -246,7 +246,8 @@ def test_one_session_per_loader_reused_across_cells(ip):
     assert len(sessions.sessions()) == 1
     assert fake.snapshot_calls == 3  # one snapshot per statement, one DuckDB session
     cell(ip, f"%asl -l fake -t UTC SELECT count() FROM {T}")
-    assert len(sessions.sessions()) == 2  # the zone is fixed per DuckDB database: a session of its own
+    # the zone is fixed per DuckDB database: a session of its own
+    assert len(sessions.sessions()) == 2
 
 
 def test_sessions_are_bounded(ip, monkeypatch):
