@@ -292,3 +292,21 @@ def test_a_client_snapshot_is_the_whole_table_whatever_the_servers_cap():
         assert get(s, query=f"SELECT * FROM {T}")[0] == 500  # capped for a plain query
         with Client(s.url) as client:
             assert client.snapshot().num_rows == sample_jobs().num_rows
+
+
+def test_close_ends_an_endless_statement_and_every_worker():
+    before = set(threading.enumerate())
+    s = sqlbridge.serve(FakeLoader(), "127.0.0.1:0")
+    sock = socket.create_connection(s.address, timeout=TIMEOUT)
+    try:
+        path = "/?" + urllib.parse.urlencode({"query": ENDLESS_DUCKDB, "dialect": "duckdb",
+                                              "max_execution_time": "0"})
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert wait_until(lambda: s.running_queries == 1)
+        started = time.monotonic()
+        s.close()  # CLOSE_GRACE (2 s) for answers in flight, then connections end
+        assert time.monotonic() - started < 10 and s.running_queries == 0
+        assert not [t for t in set(threading.enumerate()) - before
+                    if t.name.startswith("asl-http")]
+    finally:
+        sock.close()
