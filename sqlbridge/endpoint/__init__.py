@@ -31,9 +31,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["serve", "Server", "UnsafeBindError", "HTTP_STATUS", "http_status", "MAX_QUERY_SIZE"]
+__all__ = ["serve", "Server", "Timeouts", "UnsafeBindError", "HTTP_STATUS", "http_status",
+           "MAX_QUERY_SIZE"]
 
-_WHERE = {"serve": "server", "Server": "server", "UnsafeBindError": "address",
+_WHERE = {"serve": "server", "Server": "server", "Timeouts": "connections",
+          "UnsafeBindError": "address",
           "HTTP_STATUS": "statuses", "http_status": "statuses", "MAX_QUERY_SIZE": "handler"}
 
 
