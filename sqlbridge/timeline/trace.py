@@ -18,25 +18,10 @@ from typing import Any
 
 from .model import Bar, Timeline
 
-__all__ = ["to_trace", "trace_events", "row_json"]
+__all__ = ["to_trace", "trace_events"]
 
 #: chrome://tracing's reserved colour names (Perfetto picks its own colours).
 _CNAME = {"OK": "good", "FAILED": "terrible", "CANCELED": "bad", "PENDING": "yellow"}
-
-
-def row_json(value: Any) -> Any:
-    """A job-table value as JSON: times as ``YYYY-MM-DD hh:mm:ss.ffffff`` UTC."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, (list, tuple)):
-        return [row_json(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): row_json(v) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
 
 
 def _args(bar: Bar, timeline: Timeline) -> dict[str, Any]:
