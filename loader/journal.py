@@ -10,13 +10,16 @@
     journal.close()                      # or use it as a context manager
 
 No Python callback runs per event.  The engine records an event under the loader lock at the
-instant it happens: one tuple of the values the row needs, appended to each open journal's
-buffer (when none is open, the whole cost is one falsy check of the loader's journal tuple).
-A buffer holds at most ``capacity`` undrained events; past that, new events are counted in
-``dropped`` instead, never lost silently.  ``drain()`` swaps the buffer out under the lock
-(O(1)) and builds the table outside it, from the recorded values and the job objects' fixed
-fields only (name, id, dependencies, parent, worker, error): it never reads the loader's
-columns, so it works for jobs removed (or compacted away) since.
+instant it happens: a tuple of the four values of its row that can still change later (its
+status code, waiters, pool and execution pool), appended to each open journal's buffer (when
+none is open, the whole cost is one falsy check of the loader's journal list).  A buffer holds
+at most ``capacity`` undrained events; past that, new events are counted in ``dropped``
+instead, never lost silently.  ``drain()`` swaps the buffer out under the lock and, still under
+it, copies the cells that were fixed by each event's time (schedule, enqueue, start and finish
+time, elapsed: one memcpy of the rows the batch touched; a removed job's from its ``_final``,
+so compaction cannot move them away); the table is built outside the lock, a column at a
+time, from those and the job objects' fixed fields (name, id, dependencies, parent, worker,
+error).
 
 Two kinds of event: ``JOB_START`` (a worker took the job) and ``JOB_FINISH`` (OK, FAILED or
 CANCELED, including jobs canceled without ever starting and jobs canceled by remove()).  A
@@ -31,16 +34,16 @@ its row in a snapshot taken right then.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from itertools import accumulate
-from operator import itemgetter
+from array import array
+from itertools import accumulate, chain
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import format_exception
-from .job import STATUS_NAMES, LoadJob
+from .job import FINAL_FIELDS, PENDING, REMOVED, STATUS_NAMES, LoadJob
 from .pool import InvalidArgument
 from .snapshot import SCHEMA
 
@@ -66,19 +69,21 @@ JOURNAL_SCHEMA = pa.schema(
     ]
 )
 
-# An event is a tuple of ints (kind, time, status, waiters, pool_id, execution_pool_id,
-# schedule_time, enqueue_time, start_time, elapsed_ns), times in microseconds since the epoch
-# (0 = none), and its job, in a parallel list.  Keeping the job out of the tuple matters: a
-# tuple of ints is untracked by the garbage collector at its first collection, while one
+# An event is a tuple of four ints: (code, waiters, pool_id, execution_pool_id), the values of
+# the row that can still change after the event; ``code`` is the finish status (OK, FAILED or
+# CANCELED), or PENDING (0) for a start.  Everything else a row holds is fixed by the time of
+# its event (schedule_time, enqueue_time and start_time once the job starts; finish_time and
+# elapsed once it finishes; name, id, dependencies, parent, worker), so drain() reads it then,
+# a column at a time: per event the engine builds a 4-tuple instead of a 10-tuple, and the
+# drain converts 4 Python ints per event instead of 10.  The job goes in a parallel list:
+# a tuple of ints is untracked by the garbage collector at its first collection, while one
 # holding a job would be traversed by every full collection for as long as it is buffered.
 
 
 def record_start_locked(journals: list[Journal], cols: Columns, job: LoadJob, slot: int,
                         now: int) -> None:
     """A worker took ``job`` at ``now``; its start is already in the columns."""
-    event = (JOB_START, now, 0, cols.waiters[slot], cols.pool_id[slot],
-             cols.execution_pool_id[slot], cols.schedule_time[slot], cols.enqueue_time[slot],
-             now, 0)
+    event = (PENDING, cols.waiters[slot], cols.pool_id[slot], cols.execution_pool_id[slot])
     for journal in journals:  # one tuple shared by every journal: two appends each
         jobs = journal._jobs
         if len(jobs) < journal._capacity:
@@ -91,9 +96,7 @@ def record_start_locked(journals: list[Journal], cols: Columns, job: LoadJob, sl
 def record_finish_locked(journals: list[Journal], cols: Columns, job: LoadJob, slot: int,
                          status: int, now: int) -> None:
     """``job`` finished with ``status`` at ``now``; its finish is already in the columns."""
-    event = (JOB_FINISH, now, status, cols.waiters[slot], cols.pool_id[slot],
-             cols.execution_pool_id[slot], cols.schedule_time[slot], cols.enqueue_time[slot],
-             cols.start_time[slot], cols.elapsed_ns[slot])
+    event = (status, cols.waiters[slot], cols.pool_id[slot], cols.execution_pool_id[slot])
     for journal in journals:
         jobs = journal._jobs
         if len(jobs) < journal._capacity:
@@ -157,9 +160,10 @@ class Journal:
             jobs, self._jobs = self._jobs, []
             # Under the lock too: two threads draining one journal must not count a loss twice.
             lost, self._dropped_drained = self._dropped - self._dropped_drained, self._dropped
+            fixed = _fixed_locked(self._loader._columns, jobs)
         names = self._loader._pool_names()
         priorities = self._loader._pool_priorities()
-        return JournalBatch(_build_table(events, jobs, names, priorities), jobs, lost)
+        return JournalBatch(_build_table(events, jobs, fixed, names, priorities), jobs, lost)
 
     def close(self) -> None:
         """Stop recording (idempotent); what was recorded can still be drained."""
@@ -179,75 +183,152 @@ class Journal:
                 f"dropped={self._dropped}>")
 
 
-def _times(values: Sequence[int], nullable: bool = True) -> pa.Array:
-    raw = pa.array(values, pa.int64())
-    if nullable:
-        raw = pc.if_else(pc.equal(raw, 0), None, raw)
-    return raw.cast(_TS)
+#: The columns a row reads at the drain (fixed by the time of its event), and where each is
+#: in a removed job's ``_final``.
+_FIXED = ("schedule_time", "enqueue_time", "start_time", "finish_time", "elapsed_ns")
+_FINAL_AT = tuple(FINAL_FIELDS.index(f) for f in _FIXED)
+#: A batch whose rows span more than this many table rows per event gathers cell by cell
+#: instead of copying the span (an old job finishing among a million rows).
+_SPAN_PER_EVENT = 8
+
+_slot_of = attrgetter("_slot")
+_name_of = attrgetter("name")
+_id_of = attrgetter("_id")
+_parent_of = attrgetter("parent")
+_worker_of = attrgetter("_worker")
+_deps_of = attrgetter("_dependencies")
+_error_of = attrgetter("_error")
 
 
-def _build_table(events: list[tuple[int, ...]], jobs: list[LoadJob], pool_names: list[str],
+def _fixed_locked(cols: Columns, jobs: list[LoadJob]) -> tuple[list[array], list[int] | None]:
+    """The _FIXED cells of each event's job, copied under the loader lock (compaction moves
+    rows, and a removed job's are on the object).  Returns the copied arrays and, when they are
+    a span of rows rather than one cell per event, each event's index into them."""
+    if not jobs:
+        return [], None
+    slots = list(map(_slot_of, jobs))
+    removed = slots.count(REMOVED)
+    live = slots if not removed else [s for s in slots if s != REMOVED]
+    lo, hi = (min(live), max(live) + 1) if live else (0, 0)
+    if hi - lo <= _SPAN_PER_EVENT * len(slots) + 1024:
+        # A memcpy of the rows the batch touched, then one take per column outside the lock.
+        copies = [getattr(cols, f)[lo:hi] for f in _FIXED]
+        if removed:
+            at = hi - lo
+            for i, s in enumerate(slots):
+                if s == REMOVED:
+                    final = jobs[i]._final
+                    for copy, k in zip(copies, _FINAL_AT, strict=True):
+                        copy.append(final[k])
+                    slots[i] = lo + at
+                    at += 1
+        return copies, [s - lo for s in slots] if lo else slots
+    cells = [array("q", map(getattr(cols, f).__getitem__, slots)) for f in _FIXED]
+    if removed:
+        for i, s in enumerate(slots):
+            if s == REMOVED:
+                final = jobs[i]._final
+                for column, k in zip(cells, _FINAL_AT, strict=True):
+                    column[i] = final[k]
+    return cells, None
+
+
+def _int64s(values: array) -> pa.Array:
+    """An int64 Arrow array over an ``array('q')``, without a copy (the array is ours)."""
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def _build_table(events: list[tuple[int, int, int, int]], jobs: list[LoadJob],
+                 fixed: tuple[list[array], list[int] | None], pool_names: list[str],
                  pool_priorities: list[int]) -> pa.Table:
     """JOURNAL_SCHEMA rows from recorded events; outside the loader lock.
 
-    Per event only plain attributes of the job are read (no property, no generator): a
-    drain of a million events must not cost much more than its Arrow conversion.
+    Python runs per event only at C speed (``map`` over attrgetters, one conversion of each
+    recorded int); per-event Python code runs only for the rare values: sub-jobs' parents,
+    errors, and removed jobs (in ``_fixed_locked``).
     """
     if not events:
         return JOURNAL_SCHEMA.empty_table()
-    # One C-level pass per field (zip(*events) is five times slower on a big batch).
-    (kinds, times, statuses, waiters, pool_ids, exec_pool_ids, schedule_times,
-     enqueue_times, start_times, elapsed_ns) = (list(map(itemgetter(k), events))
-                                                for k in range(10))
     n = len(events)
-    kind = pa.array(kinds, pa.uint8())
-    is_start = pc.equal(kind, JOB_START)
-    parents = [j.parent for j in jobs]
-    parent_ids = [None if p is None else p._id for p in parents]
-    workers = [j._worker for j in jobs]
-    lanes = [None if w is None else w[0] for w in workers]
-    threads = [None if w is None else w[1] for w in workers]
-    deps = [j._dependencies for j in jobs]
-    offsets = pa.array(accumulate(map(len, deps), initial=0), pa.int32())
-    dep_ids = [d._id for ds in deps if ds for d in ds]
-    exceptions = [None if k == JOB_START or j._error is None else format_exception(j._error)
-                  for k, j in zip(kinds, jobs, strict=True)]
-    time = pa.array(times, pa.int64())
-    pool_id = pa.array(pool_ids, pa.uint64())
-    exec_pool_id = pa.array(exec_pool_ids, pa.uint64())
+    codes, waiters, pool_ids, exec_pool_ids = (
+        pa.array(list(map(itemgetter(k), events)), t)
+        for k, t in enumerate((pa.int8(), pa.uint64(), pa.uint64(), pa.uint64())))
+    copies, index = fixed
+    if index is None:  # one cell per event already
+        schedule, enqueue, start, finish, elapsed = map(_int64s, copies)
+    else:
+        rows = pa.array(index, pa.int64())
+        schedule, enqueue, start, finish, elapsed = (pc.take(_int64s(c), rows) for c in copies)
+    is_start = pc.equal(codes, PENDING)
+    time = pc.if_else(is_start, start, finish)
+
+    parents = list(map(_parent_of, jobs))
+    parent_ids = (pa.nulls(n, pa.uint64()) if parents.count(None) == n else
+                  pa.array([None if p is None else p._id for p in parents], pa.uint64()))
+    # A worker's jobs share its (lane, thread id) tuple: convert each distinct one once.
+    workers = list(map(_worker_of, jobs))
+    by_id = dict(zip(map(id, workers), workers, strict=True))  # by identity: C-speed hashes
+    position = {k: i for i, k in enumerate(by_id)}
+    distinct = list(by_id.values())
+    which = pa.array(list(map(position.__getitem__, map(id, workers))), pa.int32())
+    lanes = pc.take(pa.array([None if w is None else w[0] for w in distinct], pa.uint32()),
+                    which)
+    threads = pc.take(pa.array([None if w is None else w[1] for w in distinct], pa.uint64()),
+                      which)
+    deps = list(map(_deps_of, jobs))
+    if deps.count(()) == n:  # independent jobs all share the empty tuple
+        offsets, dep_ids = pa.nulls(n + 1, pa.int32()).fill_null(0), []
+    else:
+        offsets = pa.array(list(accumulate(map(len, deps), initial=0)), pa.int32())
+        dep_ids = list(map(_id_of, chain.from_iterable(deps)))
+    errors = list(map(_error_of, jobs))
+    if errors.count(None) == n:
+        exceptions = pa.nulls(n, pa.string())
+    else:
+        texts: list[str | None] = [None] * n
+        start_codes = is_start.to_pylist()
+        for i, e in enumerate(errors):
+            if e is not None and not start_codes[i]:
+                texts[i] = format_exception(e)
+        exceptions = pa.array(texts, pa.string())
+
     names = pa.array(pool_names, pa.string())
     priorities = pa.array(pool_priorities, pa.int64())
     no_flags = pa.nulls(n, pa.uint8()).fill_null(0)
     return pa.Table.from_arrays(
         [
-            kind,
+            pc.if_else(is_start, JOB_START, JOB_FINISH).cast(pa.uint8()),
             time.cast(_TS),
-            pa.array(parent_ids, pa.uint64()),
-            pa.array(lanes, pa.uint32()),
-            pa.array(threads, pa.uint64()),
-            pa.array([j.name for j in jobs], pa.string()),
-            pa.array([j._id for j in jobs], pa.uint64()),
+            parent_ids,
+            lanes,
+            threads,
+            pa.array(list(map(_name_of, jobs)), pa.string()),
+            pa.array(list(map(_id_of, jobs)), pa.uint64()),
             pa.ListArray.from_arrays(offsets, pa.array(dep_ids, pa.uint64())),
             pa.nulls(n, pa.uint64()).fill_null(0),
-            pa.DictionaryArray.from_arrays(pa.array(statuses, pa.int8()),
-                                           pa.array(STATUS_NAMES, pa.string())),
+            pa.DictionaryArray.from_arrays(codes, pa.array(STATUS_NAMES, pa.string())),
             is_start.cast(pa.uint8()),
             no_flags,
             no_flags,
-            pc.divide(pa.array(elapsed_ns, pa.int64()).cast(pa.float64()), 1e9),
-            pool_id,
-            pc.take(names, pool_id),
-            pc.take(priorities, pool_id),
-            exec_pool_id,
-            pc.take(names, exec_pool_id),
-            pc.take(priorities, exec_pool_id),
+            pc.divide(pc.if_else(is_start, 0, elapsed).cast(pa.float64()), 1e9),
+            pool_ids,
+            pc.take(names, pool_ids),
+            pc.take(priorities, pool_ids),
+            exec_pool_ids,
+            pc.take(names, exec_pool_ids),
+            pc.take(priorities, exec_pool_ids),
             pa.nulls(n, pa.uint64()),
-            pa.array(waiters, pa.uint64()),
-            pa.array(exceptions, pa.string()),
-            _times(schedule_times, nullable=False),
-            _times(enqueue_times),
-            _times(start_times),
-            pc.if_else(is_start, None, time).cast(_TS),
+            waiters,
+            exceptions,
+            schedule.cast(_TS),
+            _nullable_times(enqueue),
+            _nullable_times(start),
+            pc.if_else(is_start, None, finish).cast(_TS),
         ],
         schema=JOURNAL_SCHEMA,
     )
+
+
+def _nullable_times(raw: pa.Array) -> pa.Array:
+    """Microseconds since the epoch as timestamps, 0 (not yet) as NULL."""
+    return pc.if_else(pc.equal(raw, 0), None, raw).cast(_TS)
