@@ -9,6 +9,7 @@ near where it started, and no worker thread outlives ``shutdown()``.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import queue
 import random
@@ -57,8 +58,9 @@ def test_soak_returns_its_memory():
 
 
 def test_compaction_under_concurrent_schedule_remove_read_and_snapshot():
-    """Hammer: schedulers, removers, lock-free readers of job state and snapshotters at once,
-    while removals keep compacting the columns.  A reader must never see a job's state change
+    """Hammer: schedulers, removers, lock-free readers of job state (which also prioritize, wait
+    on and remove random jobs, removed ones included) and snapshotters at once, while removals
+    keep compacting the columns.  A reader must never see a job's state change
     once it finished, its id change, or a value that belongs to another job; no snapshot row
     may contradict itself."""
     loader = AsyncLoader([Pool("Fg", 2, 0), Pool("Bg", 2, 1), Pool("Startup", 1, 2)],
@@ -106,6 +108,15 @@ def test_compaction_under_concurrent_schedule_remove_read_and_snapshot():
             if not everyone:
                 continue
             job = everyone[rng.randrange(len(everyone))]
+            action = rng.randrange(16)
+            # Calls that read a slot which may be a removed job's (or one compaction moved).
+            if action == 0:
+                loader.prioritize(job, rng.randrange(3))
+            elif action == 1:
+                with contextlib.suppress(TimeoutError):
+                    loader.wait(job, no_throw=True, timeout=0.01)
+            elif action == 2 and job.status != LoadStatus.PENDING:
+                loader.remove([job])  # before its task does: removed twice
             # The status first: the engine writes it last, so once it reads finished, the
             # times read after it are final.
             state = (job.status, job.job_id, job.finish_time, job.start_time, job.pool_id)
@@ -139,6 +150,7 @@ def test_compaction_under_concurrent_schedule_remove_read_and_snapshot():
     assert problems[:10] == []
     assert loader.snapshot().num_rows == 0
     assert len(loader._columns) <= 2 * per_task * 4 + 64, len(loader._columns)
+    assert loader._epoch >= 2 * 10, f"only {loader._epoch // 2} compactions ran meanwhile"
     assert {job.status for job in everyone} <= {LoadStatus.OK, LoadStatus.FAILED,
                                                 LoadStatus.CANCELED}
     loader.shutdown()
