@@ -42,9 +42,11 @@ def count(action) -> collections.Counter[str]:
     return counts
 
 
-def main() -> int:
+def _worker_counts(journal: bool) -> tuple[collections.Counter[str], collections.Counter[str]]:
     jobs = build_jobs(random_dag(JOBS))
     loader = AsyncLoader([Pool("p", 1)], paused=True)
+    if journal:  # recording every start and finish, as record_history does
+        loader.open_journal()
     scheduled = count(lambda: loader.schedule(jobs))
 
     def run() -> None:
@@ -53,7 +55,14 @@ def main() -> int:
 
     ran = count(run)
     loader.shutdown()
-    for what, counts in (("schedule()", scheduled), ("worker", ran)):
+    return scheduled, ran
+
+
+def main() -> int:
+    scheduled, ran = _worker_counts(journal=False)
+    _, journaled = _worker_counts(journal=True)
+    for what, counts in (("schedule()", scheduled), ("worker", ran),
+                         ("worker, one journal open", journaled)):
         print(f"{what}: {sum(counts.values()) / JOBS:.0f} bytecodes per job")
         for name, n in counts.most_common(6):
             print(f"  {n / JOBS:7.1f}  {name}")

@@ -36,7 +36,7 @@ from __future__ import annotations
 import threading
 from array import array
 from itertools import accumulate, chain
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -69,26 +69,25 @@ JOURNAL_SCHEMA = pa.schema(
     ]
 )
 
-# An event is a tuple of four ints: (code, waiters, pool_id, execution_pool_id), the values of
-# the row that can still change after the event; ``code`` is the finish status (OK, FAILED or
-# CANCELED), or PENDING (0) for a start.  Everything else a row holds is fixed by the time of
-# its event (schedule_time, enqueue_time and start_time once the job starts; finish_time and
-# elapsed once it finishes; name, id, dependencies, parent, worker), so drain() reads it then,
-# a column at a time: per event the engine builds a 4-tuple instead of a 10-tuple, and the
-# drain converts 4 Python ints per event instead of 10.  The job goes in a parallel list:
-# a tuple of ints is untracked by the garbage collector at its first collection, while one
-# holding a job would be traversed by every full collection for as long as it is buffered.
+# An event is five items appended to the journal's one flat list: the job, then four ints, the
+# values of its row that can still change after the event: ``code`` (the finish status OK,
+# FAILED or CANCELED, or PENDING (0) for a start), waiters, pool_id and execution_pool_id.
+# Everything else a row holds is fixed by the time of its event (schedule_time, enqueue_time
+# and start_time once the job starts; finish_time and elapsed once it finishes; name, id,
+# dependencies, parent, worker), so drain() reads it then, a column at a time.  One ``+=`` of
+# a 5-tuple is the cheapest way CPython has to append five values (no tuple is kept, so there
+# is nothing more for the garbage collector to track than the list itself).
+_WIDTH = 5
 
 
 def record_start_locked(journals: list[Journal], cols: Columns, job: LoadJob, slot: int,
                         now: int) -> None:
     """A worker took ``job`` at ``now``; its start is already in the columns."""
-    event = (PENDING, cols.waiters[slot], cols.pool_id[slot], cols.execution_pool_id[slot])
-    for journal in journals:  # one tuple shared by every journal: two appends each
-        jobs = journal._jobs
-        if len(jobs) < journal._capacity:
-            jobs.append(job)
-            journal._events.append(event)
+    event = (job, PENDING, cols.waiters[slot], cols.pool_id[slot], cols.execution_pool_id[slot])
+    for journal in journals:  # one tuple shared by every journal: one extend each
+        buffer = journal._buffer
+        if len(buffer) < journal._limit:
+            buffer += event
         else:
             journal._dropped += 1
 
@@ -96,12 +95,11 @@ def record_start_locked(journals: list[Journal], cols: Columns, job: LoadJob, sl
 def record_finish_locked(journals: list[Journal], cols: Columns, job: LoadJob, slot: int,
                          status: int, now: int) -> None:
     """``job`` finished with ``status`` at ``now``; its finish is already in the columns."""
-    event = (status, cols.waiters[slot], cols.pool_id[slot], cols.execution_pool_id[slot])
+    event = (job, status, cols.waiters[slot], cols.pool_id[slot], cols.execution_pool_id[slot])
     for journal in journals:
-        jobs = journal._jobs
-        if len(jobs) < journal._capacity:
-            jobs.append(job)
-            journal._events.append(event)
+        buffer = journal._buffer
+        if len(buffer) < journal._limit:
+            buffer += event
         else:
             journal._dropped += 1
 
@@ -133,8 +131,8 @@ class Journal:
         self._loader = loader
         self._lock = lock  # the loader's: events are appended under it
         self._capacity = capacity
-        self._events: list[tuple[int, ...]] = []
-        self._jobs: list[LoadJob] = []
+        self._limit = _WIDTH * capacity  # the buffer's length when it holds capacity events
+        self._buffer: list[object] = []
         self._dropped = 0
         self._dropped_drained = 0
         self._closed = False
@@ -156,14 +154,14 @@ class Journal:
         """The events recorded since the last drain, oldest first (a closed journal still
         gives what it recorded before it was closed, once)."""
         with self._lock:
-            events, self._events = self._events, []
-            jobs, self._jobs = self._jobs, []
+            buffer, self._buffer = self._buffer, []
+            jobs = buffer[::_WIDTH]
             # Under the lock too: two threads draining one journal must not count a loss twice.
             lost, self._dropped_drained = self._dropped - self._dropped_drained, self._dropped
             fixed = _fixed_locked(self._loader._columns, jobs)
         names = self._loader._pool_names()
         priorities = self._loader._pool_priorities()
-        return JournalBatch(_build_table(events, jobs, fixed, names, priorities), jobs, lost)
+        return JournalBatch(_build_table(buffer, jobs, fixed, names, priorities), jobs, lost)
 
     def close(self) -> None:
         """Stop recording (idempotent); what was recorded can still be drained."""
@@ -179,7 +177,8 @@ class Journal:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return (f"<Journal {state} buffered={len(self._jobs)} capacity={self._capacity} "
+        return (f"<Journal {state} buffered={len(self._buffer) // _WIDTH} "
+                f"capacity={self._capacity} "
                 f"dropped={self._dropped}>")
 
 
@@ -200,12 +199,14 @@ _deps_of = attrgetter("_dependencies")
 _error_of = attrgetter("_error")
 
 
-def _fixed_locked(cols: Columns, jobs: list[LoadJob]) -> tuple[list[array], list[int] | None]:
+def _fixed_locked(cols: Columns, jobs: list[LoadJob]
+                  ) -> tuple[list[array], list[int] | None, int]:
     """The _FIXED cells of each event's job, copied under the loader lock (compaction moves
     rows, and a removed job's are on the object).  Returns the copied arrays and, when they are
-    a span of rows rather than one cell per event, each event's index into them."""
+    a span of rows rather than one cell per event, each event's row in the table and the
+    span's first row (its row in the copies is the difference)."""
     if not jobs:
-        return [], None
+        return [], None, 0
     slots = list(map(_slot_of, jobs))
     removed = slots.count(REMOVED)
     live = slots if not removed else [s for s in slots if s != REMOVED]
@@ -222,7 +223,7 @@ def _fixed_locked(cols: Columns, jobs: list[LoadJob]) -> tuple[list[array], list
                         copy.append(final[k])
                     slots[i] = lo + at
                     at += 1
-        return copies, [s - lo for s in slots] if lo else slots
+        return copies, slots, lo
     cells = [array("q", map(getattr(cols, f).__getitem__, slots)) for f in _FIXED]
     if removed:
         for i, s in enumerate(slots):
@@ -230,7 +231,7 @@ def _fixed_locked(cols: Columns, jobs: list[LoadJob]) -> tuple[list[array], list
                 final = jobs[i]._final
                 for column, k in zip(cells, _FINAL_AT, strict=True):
                     column[i] = final[k]
-    return cells, None
+    return cells, None, 0
 
 
 def _int64s(values: array) -> pa.Array:
@@ -238,8 +239,8 @@ def _int64s(values: array) -> pa.Array:
     return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
-def _build_table(events: list[tuple[int, int, int, int]], jobs: list[LoadJob],
-                 fixed: tuple[list[array], list[int] | None], pool_names: list[str],
+def _build_table(buffer: list[object], jobs: list[LoadJob],
+                 fixed: tuple[list[array], list[int] | None, int], pool_names: list[str],
                  pool_priorities: list[int]) -> pa.Table:
     """JOURNAL_SCHEMA rows from recorded events; outside the loader lock.
 
@@ -247,17 +248,16 @@ def _build_table(events: list[tuple[int, int, int, int]], jobs: list[LoadJob],
     recorded int); per-event Python code runs only for the rare values: sub-jobs' parents,
     errors, and removed jobs (in ``_fixed_locked``).
     """
-    if not events:
+    if not jobs:
         return JOURNAL_SCHEMA.empty_table()
-    n = len(events)
-    codes, waiters, pool_ids, exec_pool_ids = (
-        pa.array(list(map(itemgetter(k), events)), t)
-        for k, t in enumerate((pa.int8(), pa.uint64(), pa.uint64(), pa.uint64())))
-    copies, index = fixed
-    if index is None:  # one cell per event already
+    n = len(jobs)
+    codes, waiters, pool_ids, exec_pool_ids = (pa.array(buffer[k::_WIDTH], t) for k, t in (
+        (1, pa.int8()), (2, pa.uint64()), (3, pa.uint64()), (4, pa.uint64())))
+    copies, slots, lo = fixed
+    if slots is None:  # one cell per event already
         schedule, enqueue, start, finish, elapsed = map(_int64s, copies)
     else:
-        rows = pa.array(index, pa.int64())
+        rows = pc.subtract(pa.array(slots, pa.int64()), lo) if lo else pa.array(slots, pa.int64())
         schedule, enqueue, start, finish, elapsed = (pc.take(_int64s(c), rows) for c in copies)
     is_start = pc.equal(codes, PENDING)
     time = pc.if_else(is_start, start, finish)
