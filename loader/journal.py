@@ -36,7 +36,7 @@ from __future__ import annotations
 import threading
 from array import array
 from itertools import accumulate, chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -182,10 +182,14 @@ class Journal:
                 f"dropped={self._dropped}>")
 
 
-#: The columns a row reads at the drain (fixed by the time of its event), and where each is
-#: in a removed job's ``_final``.
-_FIXED = ("schedule_time", "enqueue_time", "start_time", "finish_time", "elapsed_ns")
-_FINAL_AT = tuple(FINAL_FIELDS.index(f) for f in _FIXED)
+#: The columns a row reads at the drain (fixed by the time of its event); a removed job's are
+#: in its ``_final`` (the times) and ``_id``.
+_FIXED = ("schedule_time", "enqueue_time", "start_time", "finish_time", "elapsed_ns", "job_id")
+_final_cells = itemgetter(*(FINAL_FIELDS.index(f) for f in _FIXED[:-1]))
+
+
+def _removed_cells(job: LoadJob) -> tuple[int, ...]:
+    return (*_final_cells(job._final), job._id)
 #: A batch whose rows span more than this many table rows per event gathers cell by cell
 #: instead of copying the span (an old job finishing among a million rows).
 _SPAN_PER_EVENT = 8
@@ -218,9 +222,8 @@ def _fixed_locked(cols: Columns, jobs: list[LoadJob]
             at = hi - lo
             for i, s in enumerate(slots):
                 if s == REMOVED:
-                    final = jobs[i]._final
-                    for copy, k in zip(copies, _FINAL_AT, strict=True):
-                        copy.append(final[k])
+                    for copy, value in zip(copies, _removed_cells(jobs[i]), strict=True):
+                        copy.append(value)
                     slots[i] = lo + at
                     at += 1
         return copies, slots, lo
@@ -228,10 +231,17 @@ def _fixed_locked(cols: Columns, jobs: list[LoadJob]
     if removed:
         for i, s in enumerate(slots):
             if s == REMOVED:
-                final = jobs[i]._final
-                for column, k in zip(cells, _FINAL_AT, strict=True):
-                    column[i] = final[k]
+                for column, value in zip(cells, _removed_cells(jobs[i]), strict=True):
+                    column[i] = value
     return cells, None, 0
+
+
+def _ints(values: list[int], type: pa.DataType) -> pa.Array:
+    """``values`` as an Arrow array; most batches hold one pool and no waiters, and a column
+    of one repeated value is found at C speed (``count``) and made without converting it."""
+    if values.count(values[0]) == len(values):
+        return pa.repeat(pa.scalar(values[0], type), len(values))
+    return pa.array(values, type)
 
 
 def _int64s(values: array) -> pa.Array:
@@ -251,14 +261,15 @@ def _build_table(buffer: list[object], jobs: list[LoadJob],
     if not jobs:
         return JOURNAL_SCHEMA.empty_table()
     n = len(jobs)
-    codes, waiters, pool_ids, exec_pool_ids = (pa.array(buffer[k::_WIDTH], t) for k, t in (
+    codes, waiters, pool_ids, exec_pool_ids = (_ints(buffer[k::_WIDTH], t) for k, t in (
         (1, pa.int8()), (2, pa.uint64()), (3, pa.uint64()), (4, pa.uint64())))
     copies, slots, lo = fixed
     if slots is None:  # one cell per event already
-        schedule, enqueue, start, finish, elapsed = map(_int64s, copies)
+        schedule, enqueue, start, finish, elapsed, job_ids = map(_int64s, copies)
     else:
         rows = pc.subtract(pa.array(slots, pa.int64()), lo) if lo else pa.array(slots, pa.int64())
-        schedule, enqueue, start, finish, elapsed = (pc.take(_int64s(c), rows) for c in copies)
+        schedule, enqueue, start, finish, elapsed, job_ids = (
+            pc.take(_int64s(c), rows) for c in copies)
     is_start = pc.equal(codes, PENDING)
     time = pc.if_else(is_start, start, finish)
 
@@ -303,7 +314,7 @@ def _build_table(buffer: list[object], jobs: list[LoadJob],
             lanes,
             threads,
             pa.array(list(map(_name_of, jobs)), pa.string()),
-            pa.array(list(map(_id_of, jobs)), pa.uint64()),
+            job_ids.cast(pa.uint64()),
             pa.ListArray.from_arrays(offsets, pa.array(dep_ids, pa.uint64())),
             pa.nulls(n, pa.uint64()).fill_null(0),
             pa.DictionaryArray.from_arrays(codes, pa.array(STATUS_NAMES, pa.string())),
