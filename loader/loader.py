@@ -179,8 +179,8 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
             state = self._pool(pool)
             state.max_threads = value
             if self._is_running:
-                while self._can_spawn_locked(state):
-                    self._spawn_locked(state)
+                while self._can_spawn_locked(state) and self._spawn_locked(state):
+                    pass
 
     def scheduled_job_count(self) -> int:
         """The number of scheduled jobs that have not finished."""
@@ -367,7 +367,10 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
             and (self._current_priority is None or self._current_priority >= pool.priority)
         )
 
-    def _spawn_locked(self, pool: PoolState) -> None:
+    def _spawn_locked(self, pool: PoolState) -> bool:
+        """Start one worker for ``pool``; False if its thread could not start (rolled back).
+        Loops that spawn while ``_can_spawn_locked`` holds must stop on False: the failure
+        leaves that condition true, and retrying at once would spin under the lock."""
         if self._log_events and self._current_priority != pool.priority:
             log(logging.DEBUG, "Change current priority: %s -> %s",
                          "none" if self._current_priority is None else self._current_priority,
@@ -391,6 +394,8 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
             self._notify_idle_locked()
             log(logging.WARNING, "Cannot spawn a loader worker in %s: %s; blocked waits retry "
                  "it every %.2f s", pool.name, exc, RESPAWN_INTERVAL)
+            return False
+        return True
 
     def _respawn_locked(self) -> None:
         """After a worker failed to start, try again the spawns the queues need (called by
@@ -408,8 +413,8 @@ class AsyncLoader(Waiting, Cascade, Introspection, PoolLookup):
                          "none" if priority is None else priority)
         self._current_priority = priority
         for pool in self._pools:
-            while self._can_spawn_locked(pool):
-                self._spawn_locked(pool)
+            while self._can_spawn_locked(pool) and self._spawn_locked(pool):
+                pass
 
     def _worker(self, pool: PoolState, lane: int) -> None:
         context = job_context()

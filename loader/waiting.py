@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 #: How often a blocked wait retries spawning after a worker thread failed to start.
 RESPAWN_INTERVAL = 0.05
+#: How often a wait with no failure known looks whether one happened since it blocked (a
+#: wake-up per second per blocked waiter; the latch still ends the wait at once).
+RESPAWN_CHECK = 1.0
 
 class Waiting:
     """wait(), wait_all(), remove(), pause(), unpause() and shutdown() of ``AsyncLoader``."""
@@ -54,7 +57,7 @@ class Waiting:
     if TYPE_CHECKING:  # the core's methods this part calls
         def _prioritize_locked(self, job: LoadJob, new_pool: int) -> None: ...
         def _can_spawn_locked(self, pool: PoolState) -> bool: ...
-        def _spawn_locked(self, pool: PoolState) -> None: ...
+        def _spawn_locked(self, pool: PoolState) -> bool: ...
         def _notify_idle_locked(self) -> None: ...
         def _update_current_priority_and_spawn_locked(self) -> None: ...
         def _respawn_locked(self) -> None: ...
@@ -119,18 +122,20 @@ class Waiting:
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0)
         try:
             while True:
-                remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
-                if self._spawn_failed:  # the worker this job needs may never come: retry
-                    remaining = RESPAWN_INTERVAL if remaining is None else \
-                        min(remaining, RESPAWN_INTERVAL)
-                finished = latch.acquire(timeout=-1 if remaining is None else remaining)
+                # Bounded, so that a worker failing to start after this wait began (the one
+                # this job needs, maybe) is retried from here too.
+                poll = RESPAWN_INTERVAL if self._spawn_failed else RESPAWN_CHECK
+                remaining = poll if deadline is None else \
+                    min(max(deadline - time.monotonic(), 0), poll)
+                finished = latch.acquire(timeout=remaining)
                 if finished:
                     latch.release()  # let the next waiter through
                     break
                 if deadline is not None and time.monotonic() >= deadline:
                     break
-                with self._lock:
-                    self._respawn_locked()
+                if self._spawn_failed:
+                    with self._lock:
+                        self._respawn_locked()
         finally:
             interrupt = acquire_despite_interrupts(self._lock)
             try:

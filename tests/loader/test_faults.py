@@ -378,3 +378,53 @@ def test_a_stand_in_that_failed_to_start_is_retried(monkeypatch, syncs):
     finally:
         loader.shutdown()
     assert_no_worker_left(loader)
+
+
+def test_a_wait_that_began_before_the_failed_start_is_answered(monkeypatch, syncs):
+    """The waiter blocks first; only then does the spawn its job needs fail (the high pool's
+    last worker exits and the low pool's worker cannot start).  It still gets its answer: a
+    wait looks every second whether a start failed since it blocked."""
+    loader = AsyncLoader([Pool("high", 1, 0), Pool("low", 1, 1)], log_failures=False)
+    gate = syncs.event()
+    try:
+        with failing_thread_starts(monkeypatch, count=0) as left:
+            def high_func(loader, job):
+                assert gate.wait(TIMEOUT)
+                left[0] = 1  # the low pool's spawn, when this job's worker exits, fails
+
+            high = LoadJob(high_func, name="high", pool=0)
+            loader.schedule(high)
+            low = LoadJob(noop, name="low", pool=1)  # outranked: queued, no worker yet
+            loader.schedule(low)
+            outside = waiters(loader, low, 1)
+            gate.set()
+            assert answers(outside) == ["low"]
+            assert left == [0]
+        assert_settled(loader)
+    finally:
+        loader.shutdown()
+    assert_no_worker_left(loader)
+
+
+def test_a_thread_start_that_keeps_failing_never_spins_under_the_lock(monkeypatch):
+    """Every start fails for a while (the OS is out of threads): unpause() and set_max_threads(),
+    which spawn while a pool may, return at once instead of retrying under the loader lock; the
+    jobs run once threads can start again, and their waiters get their answers."""
+    loader = AsyncLoader([Pool("p", 2)], paused=True, log_failures=False)
+    jobs = [LoadJob(noop, name=f"j{i}") for i in range(3)]
+    loader.schedule(jobs)
+    try:
+        with failing_thread_starts(monkeypatch, count=10**9) as left:
+            for call in (loader.unpause, lambda: loader.set_max_threads("p", 4)):
+                thread, outcome = run_in_thread(call, name="spawner")
+                join_thread(thread, outcome, timeout=SHORT)
+            outside = waiters(loader, jobs[0], 2)
+            assert all(job.status == LoadStatus.PENDING for job in jobs)
+            left[0] = 0  # threads can start again: the blocked waiters' retry runs the jobs
+            assert answers(outside) == ["j0", "j0"]
+        loader.wait_all(timeout=TIMEOUT)
+        assert [job.status for job in jobs] == [LoadStatus.OK] * 3
+        assert_settled(loader)
+    finally:
+        loader.shutdown()
+    assert_no_worker_left(loader)
