@@ -140,6 +140,21 @@ def with_ties(tree: exp.Expression) -> None:
             this=exp.and_(qualify.this, cond) if qualify is not None else cond))
 
 
+def order_by_all(tree: exp.Expression) -> None:
+    """``ORDER BY ALL [DESC]``: every selected column, in order, as ClickHouse and DuckDB both
+    read it.  sqlglot parses the ``ALL`` as a column named ``ALL`` (and would quote it), so it
+    becomes DuckDB's keyword again; a column really named ``all`` must be quoted, as in
+    ClickHouse."""
+    for order in tree.find_all(exp.Order):
+        if len(order.expressions) != 1:
+            continue
+        column = order.expressions[0].this
+        if (isinstance(column, exp.Column) and not column.table
+                and isinstance(column.this, exp.Identifier) and not column.this.quoted
+                and column.name.upper() == "ALL"):
+            column.replace(exp.var("ALL"))
+
+
 def top_select(tree: exp.Expression) -> exp.Select | None:
     while isinstance(tree, exp.SetOperation):
         tree = tree.this

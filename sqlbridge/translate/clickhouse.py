@@ -19,6 +19,7 @@ from sqlbridge.translate.clauses import (
     add_rows_before_limit,
     array_join,
     limit_by,
+    order_by_all,
     scalar_with,
     several_array_joins,
     top_select,
@@ -66,6 +67,7 @@ def translate_clickhouse(text: str, *, count_before_limit: bool = False,
     tables = rewrite_tables(tree)
     type_of = column_types(tables)
     array_join(tree)
+    order_by_all(tree)
     limit_by(tree)
     with_ties(tree)
     top = top_select(tree)

@@ -175,6 +175,8 @@ CASES = [
         'SELECT formatReadableTimeDelta(elapsed * 1000000), formatReadableTimeDelta(86400*61 + '
         '5), formatReadableTimeDelta(-90) FROM system.asynchronous_loader ORDER BY job'
     ),
+    'SELECT pool, status, count() FROM system.asynchronous_loader GROUP BY ALL ORDER BY ALL',
+    'SELECT pool, is_ready, job FROM system.asynchronous_loader ORDER BY ALL DESC',
 ]
 
 
