@@ -300,3 +300,43 @@ def test_a_new_worker_takes_the_lowest_free_lane(make_loader, syncs):
     for gate in gates.values():
         gate.set()
     loader.wait_all(timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("gather", ["span", "cell by cell"])
+def test_rows_of_jobs_removed_and_compacted_before_the_drain_keep_their_event_values(
+        make_loader, monkeypatch, gather):
+    """drain() reads a row's times when it drains, not at the event: after remove() has
+    compacted the rows away (and for a batch read cell by cell instead of as a span of
+    rows), every row still has its job's values: start rows the start, finish rows the
+    final state."""
+    import loader.journal as journal_module
+
+    if gather == "cell by cell":
+        monkeypatch.setattr(journal_module, "_SPAN_PER_EVENT", -(10 ** 9))
+    loader = make_loader(2, paused=False)
+    journal = loader.open_journal()
+    batches = []
+    for r in range(3):
+        jobs = [LoadJob(fail if i % 5 == 0 else noop, name=f"j{r}-{i}") for i in range(300)]
+        dependents = [LoadJob(noop, name=f"d{r}-{i}", dependencies=[jobs[i]])
+                      for i in range(0, 300, 5)]
+        loader.schedule(jobs + dependents)
+        loader.wait_all(timeout=TIMEOUT)
+        loader.remove(jobs[:250])  # more removed than live rows: compacted
+        batches.append(journal.drain())
+    rows = 0
+    for batch in batches:
+        for row, job in zip(batch.table.to_pylist(), batch.jobs, strict=True):
+            assert (row["job_id"], row["job"]) == (job.job_id, job.name)
+            assert row["schedule_time"] == job.schedule_time
+            assert row["enqueue_time"] == job.enqueue_time
+            if row["event"] == JOB_START:
+                assert row["event_time"] == row["start_time"] == job.start_time
+                assert (row["status"], row["finish_time"], row["elapsed"]) == ("PENDING", None, 0)
+            else:
+                assert row["event_time"] == row["finish_time"] == job.finish_time
+                assert (row["status"], row["start_time"]) == (job.status.name, job.start_time)
+                assert row["elapsed"] == pytest.approx(job.elapsed, abs=1e-9)
+                assert (row["exception"] is None) == (job.exception is None)
+            rows += 1
+    assert rows == 3 * (2 * 300 + 60 * 1)  # each failure cancels its never-started dependent
