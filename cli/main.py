@@ -87,6 +87,10 @@ def _clickhouse_params(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """The console script: exit codes 0 ok, 1 query or runtime error, 2 usage error."""
+    if argv is None:  # the console script: a process of its own (see cli.pyarrow_probe)
+        from cli.pyarrow_probe import install
+
+        install()
     args = _clickhouse_params(list(sys.argv[1:] if argv is None else argv))
     try:
         cli.main(args=args, prog_name="asl", standalone_mode=True)

@@ -99,6 +99,14 @@ def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         if _denied(name):
             raise Readonly(f"Cannot execute {name}() in readonly mode: it reads files or runs "
                            f"SQL text, and {_WHY}")
+    for node in _nodes(tree):
+        # ``FROM '/some/file.parquet'`` is DuckDB's replacement scan of a file.  No table of
+        # the session has a '/', '\\' or '.' in its name, and a session reading a history
+        # lets DuckDB open that history's files (``sqlbridge.history.live``), so refuse here.
+        if node.get("type") == "BASE_TABLE" and any(
+                c in str(node.get("table_name", "")) for c in "/\\."):
+            raise Readonly(f"Cannot read the file {node.get('table_name')!r} in readonly mode: "
+                           f"{_WHY}")
 
 
 #: ClickHouse's ``max_ast_elements`` default; here counted as nodes of DuckDB's parse tree.

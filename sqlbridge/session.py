@@ -137,6 +137,7 @@ class Session:
             raise UnknownTimeZone(self.time_zone) from None
         self._parent_live = self._register(self._db)
         self._setup_catalog()
+        history_tables.admit_directories(self._db, loader)  # before the sandbox locks
         sandbox.harden(self._db)
         self._idle.append(self._new_lane())
         #: DuckDB SQL texts the sandbox already accepted (the catalog cannot change, so the

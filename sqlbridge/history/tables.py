@@ -9,6 +9,7 @@ imports it): no pyarrow.dataset, no DuckDB.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -25,7 +26,8 @@ from sqlbridge.history.schema import (
 )
 
 __all__ = ["TABLES", "TableInfo", "ENUM_TYPES", "PROCESSES_VIEW_SCHEMA", "raw_name",
-           "create_types", "has_history"]
+           "create_types", "has_history", "readable_directories",
+           "admit_directories"]
 
 #: The processes table as SQL sees it: the stored columns plus ``is_alive``.
 PROCESSES_VIEW_SCHEMA = PROCESSES_SCHEMA.append(pa.field("is_alive", pa.uint8(), nullable=False))
@@ -172,6 +174,31 @@ def create_types(con: duckdb.DuckDBPyConnection) -> None:
     for name, values in ENUM_TYPES.items():
         items = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
         con.execute(f"CREATE TYPE {name} AS ENUM ({items})")
+
+
+def readable_directories(loader: Any) -> list[str]:
+    """The history directories a session over ``loader`` lets DuckDB read itself (set before
+    the sandbox locks; ``sqlbridge.history.live`` reads their files with ``read_parquet``):
+    the roots of a history read offline, or where its recorders write."""
+    roots: list[Any] = []
+    history = getattr(loader, "asl_history", None)
+    if history is not None:
+        roots = list(history.roots)
+    else:
+        recorder = sys.modules.get("sqlbridge.history.recorder")
+        if recorder is not None:
+            roots = [r.path for r in recorder.recorders_of(loader)]
+    return sorted({os.path.join(os.path.abspath(r), "") for r in roots})
+
+
+def admit_directories(con: duckdb.DuckDBPyConnection, loader: Any) -> None:
+    """Let DuckDB on ``con`` read ``readable_directories(loader)`` once the sandbox turns
+    file access off (``allowed_directories``); call before ``sandbox.harden``.  Statements
+    still cannot name a file: the sandbox refuses every file function before DuckDB runs."""
+    dirs = readable_directories(loader)
+    if dirs:
+        items = ", ".join("'" + d.replace("'", "''") + "'" for d in dirs)
+        con.execute(f"SET GLOBAL allowed_directories = [{items}]")
 
 
 def has_history(loader: Any) -> bool:
