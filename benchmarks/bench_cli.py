@@ -8,15 +8,13 @@ imports what ``asl sql --demo`` must import (DuckDB, pyarrow, sqlglot).
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import threading
 
 import sqlbridge
 from loader import AsyncLoader, Pool
 
 from .bench_dag import build_jobs
-from .common import Figure, paired_median_times
+from .common import Figure, paired_median_times, whole_process
 from .graphs import random_dag
 
 IMPORTS = "import duckdb, pyarrow, sqlglot"
@@ -27,21 +25,6 @@ REMOTE_QUERIES = {
 }
 
 
-def _command(*args: str):
-    def run() -> None:
-        # Popen.wait(timeout=...) polls with sleeps that double up to 50 ms, which rounds every
-        # wall time up to 63.5 ms, 113.5 ms, ...: wait blocking, and let a timer kill a hang.
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        watchdog = threading.Timer(120, process.kill)
-        watchdog.start()
-        try:
-            if process.wait() != 0:
-                raise subprocess.CalledProcessError(process.returncode, args)
-        finally:
-            watchdog.cancel()
-    return run
-
-
 def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
     asl = shutil.which("asl")
     if asl is None:  # not installed: run the module the console script points at
@@ -49,10 +32,11 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
     else:
         base = [asl]
     bare, helped = paired_median_times(
-        _command(sys.executable, "-c", "pass"), _command(*base, "--help"), repeat
+        whole_process(sys.executable, "-c", "pass"), whole_process(*base, "--help"), repeat
     )
     imports, query = paired_median_times(
-        _command(sys.executable, "-c", IMPORTS), _command(*base, "sql", "--demo", QUERY), repeat
+        whole_process(sys.executable, "-c", IMPORTS),
+        whole_process(*base, "sql", "--demo", QUERY), repeat,
     )
     figures = [
         Figure("asl --help, whole process", helped, "s", "python -c pass", bare, "<= 0.3 s",
@@ -68,8 +52,8 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
     with sqlbridge.serve(loader, "127.0.0.1:0") as server:
         for name, sql in REMOTE_QUERIES.items():
             bare, took = paired_median_times(
-                _command(sys.executable, "-c", "pass"),
-                _command(*base, "sql", "--connect", server.url, sql), repeat
+                whole_process(sys.executable, "-c", "pass"),
+                whole_process(*base, "sql", "--connect", server.url, sql), repeat
             )
             figures.append(Figure(f"asl sql --connect, {n} jobs, {name}", took, "s",
                                   "python -c pass", bare, "<= 1 s", took <= 1))

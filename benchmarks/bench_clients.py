@@ -9,35 +9,16 @@ and ``query_arrow``) against ``asl sql --connect URL "SELECT * ..."`` (the whole
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import threading
 
 import sqlbridge
 from loader import AsyncLoader, Pool
 
 from .bench_dag import build_jobs
-from .common import Figure, interleaved_medians
+from .common import Figure, interleaved_medians, whole_process
 from .graphs import random_dag
 
 QUERY = "SELECT * FROM system.asynchronous_loader"
-
-
-def _asl_sql(base: list[str], url: str):
-    args = [*base, "sql", "--connect", url, QUERY]
-
-    def run() -> None:
-        # a blocking wait (Popen.wait(timeout) polls in steps that round times up); a timer
-        # kills a hang instead
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        watchdog = threading.Timer(300, process.kill)
-        watchdog.start()
-        try:
-            if process.wait() != 0:
-                raise subprocess.CalledProcessError(process.returncode, args)
-        finally:
-            watchdog.cancel()
-    return run
 
 
 def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
@@ -62,7 +43,7 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
                 native, arrow, cli = interleaved_medians([
                     (lambda: client.query(QUERY).result_rows, None),
                     (lambda: client.query_arrow(QUERY), None),
-                    (_asl_sql(base, server.url), None),
+                    (whole_process(*base, "sql", "--connect", server.url, QUERY), None),
                 ], repeat)
             finally:
                 client.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import statistics
+import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,3 +68,21 @@ def interleaved_medians(runs: Sequence[tuple[Callable[..., object], Callable[[],
             run(arg) if setup is not None else run()
             into.append(time.perf_counter() - start)
     return [statistics.median(t) for t in times]
+
+
+def whole_process(*args: str, timeout: float = 300) -> Callable[[], None]:
+    """A run of the command ``args`` as a whole process, its output discarded.
+
+    Popen.wait(timeout=...) polls with sleeps that double up to 50 ms, which rounds every wall
+    time up to 63.5 ms, 113.5 ms, ...: wait blocking, and let a timer kill a hang instead.
+    """
+    def run() -> None:
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        watchdog = threading.Timer(timeout, process.kill)
+        watchdog.start()
+        try:
+            if process.wait() != 0:
+                raise subprocess.CalledProcessError(process.returncode, args)
+        finally:
+            watchdog.cancel()
+    return run
