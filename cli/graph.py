@@ -6,7 +6,6 @@ notebooks) and the rendering is Graphviz's ``dot`` program, run as a subprocess.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import sys
 import click
 from click.core import ParameterSource
 
+from cli.output import check_writable, file_format
 from cli.source import check_source, open_source, remote_url, source_options
 
 EPILOG = """\b
@@ -74,15 +74,10 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
                     name.lstrip("-")) is not ParameterSource.DEFAULT:
                 raise click.UsageError(f"{name} needs --job: it limits the graph around one "
                                        "job (--job NAME|ID)", ctx)
-    if format_name is None and output is not None and _format_of(output) is None:
-        extension = os.path.splitext(output)[1]
-        raise click.BadParameter(
-            (f"cannot write {extension!r} files" if extension else "no file extension")
-            + ": the formats are dot (.dot or .gv), svg, png and pdf; use one of those "
-            "extensions, or choose the format with -f", ctx, param_hint="'-o' / '--output'")
-    fmt = (format_name or _format_of(output) or "svg").lower()
+    fmt = file_format(ctx, output, format_name, _EXTENSIONS,
+                      "dot (.dot or .gv), svg, png and pdf", "svg")
     if output is not None:
-        _check_writable(ctx, output)  # before the start-up, not after
+        check_writable(ctx, "asl graph", output)  # before the start-up, not after
     dot = None
     if fmt != "dot":
         dot = shutil.which("dot")
@@ -140,22 +135,3 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
             click.echo(f"asl graph: cannot write {output}: {e.strerror or e}", err=True)
             ctx.exit(1)
         click.echo(f"asl graph: wrote {output} ({len(data):,} bytes, {fmt})", err=True)
-
-
-def _check_writable(ctx: click.Context, path: str) -> None:
-    """Exit 1 with one line if ``path`` obviously cannot be written (its folder is missing)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    reason = None
-    if not os.path.isdir(folder):
-        reason = "No such file or directory" if not os.path.exists(folder) else "Not a directory"
-    elif not os.access(folder, os.W_OK | os.X_OK) and not os.path.exists(path):
-        reason = "Permission denied"
-    if reason is not None:
-        click.echo(f"asl graph: cannot write {path}: {reason}", err=True)
-        ctx.exit(1)
-
-
-def _format_of(path: str | None) -> str | None:
-    if path is None:
-        return None
-    return _EXTENSIONS.get(os.path.splitext(path)[1].lower())

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-__all__ = ["write", "discard_stdout", "output_is_terminal"]
+__all__ = ["write", "discard_stdout", "output_is_terminal", "file_format", "check_writable"]
 
 
 def write(result: str | bytes) -> None:
@@ -65,3 +65,32 @@ def output_is_terminal() -> bool:
         return os.isatty(1)
     except OSError:
         return False
+
+
+def file_format(ctx: click.Context, output: str | None, format_name: str | None,
+                extensions: dict[str, str], formats: str, default: str) -> str:
+    """The format to write: ``-f``, else ``output``'s extension (one of ``extensions``), else
+    ``default``.  An ``-o`` whose extension names no format, with no ``-f``, is a usage error
+    that lists ``formats``: guessing would write a file its name lies about."""
+    by_extension = extensions.get(os.path.splitext(output)[1].lower()) if output else None
+    if format_name is None and output is not None and by_extension is None:
+        extension = os.path.splitext(output)[1]
+        raise click.BadParameter(
+            (f"cannot write {extension!r} files" if extension else "no file extension")
+            + f": the formats are {formats}; use one of those extensions, or choose the format "
+            "with -f", ctx, param_hint="'-o' / '--output'")
+    return (format_name or by_extension or default).lower()
+
+
+def check_writable(ctx: click.Context, command: str, path: str) -> None:
+    """Exit 1 with one line if ``path`` obviously cannot be written (its folder is missing or
+    closed to us): checked before a source is opened, so a long start-up is not wasted."""
+    folder = os.path.dirname(os.path.abspath(path))
+    reason = None
+    if not os.path.isdir(folder):
+        reason = "No such file or directory" if not os.path.exists(folder) else "Not a directory"
+    elif not os.access(folder, os.W_OK | os.X_OK) and not os.path.exists(path):
+        reason = "Permission denied"
+    if reason is not None:
+        click.echo(f"{command}: cannot write {path}: {reason}", err=True)
+        ctx.exit(1)

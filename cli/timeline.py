@@ -6,11 +6,10 @@ notebooks).  The filters are ``asl graph``'s, plus a time window.
 
 from __future__ import annotations
 
-import os
-
 import click
 from click.core import ParameterSource
 
+from cli.output import check_writable, file_format
 from cli.source import check_source, open_source, remote_url, source_options
 
 EPILOG = """\b
@@ -76,17 +75,12 @@ def timeline(ctx: click.Context, output: str | None, format_name: str | None, jo
                                        "job (--job NAME|ID)", ctx)
     if output == "-":
         output = None
-    if format_name is None and output is not None and _format_of(output) is None:
-        extension = os.path.splitext(output)[1]
-        raise click.BadParameter(
-            (f"cannot write {extension!r} files" if extension else "no file extension")
-            + ": the formats are svg, html and json (a Chrome trace); use one of those "
-            "extensions, or choose the format with -f", ctx, param_hint="'-o' / '--output'")
-    fmt = (format_name or _format_of(output) or "svg").lower()
+    fmt = file_format(ctx, output, format_name, _EXTENSIONS,
+                      "svg, html and json (a Chrome trace)", "svg")
     for name, value in (("--since", since), ("--until", until)):
         _check_when(ctx, name, value)  # before the start-up, not after
     if output is not None:
-        _check_writable(ctx, output)  # before the start-up, not after
+        check_writable(ctx, "asl timeline", output)  # before the start-up, not after
     from sqlbridge.timeline import build_timeline
     from sqlbridge.timeline.sources import timeline_table
 
@@ -153,22 +147,3 @@ def _check_when(ctx: click.Context, name: str, value: str | None) -> None:
         parse_when(value, 0)
     except ValueError as e:
         raise click.BadParameter(str(e), ctx, param_hint=f"'{name}'") from None
-
-
-def _check_writable(ctx: click.Context, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    reason = None
-    if not os.path.isdir(folder):
-        reason = "No such file or directory" if not os.path.exists(folder) else "Not a directory"
-    elif not os.access(folder, os.W_OK | os.X_OK) and not os.path.exists(path):
-        reason = "Permission denied"
-    if reason is not None:
-        click.echo(f"asl timeline: cannot write {path}: {reason}", err=True)
-        ctx.exit(1)
-
-
-def _format_of(path: str | None) -> str | None:
-    if path is None:
-        return None
-    return _EXTENSIONS.get(os.path.splitext(path)[1].lower())
-
