@@ -8,7 +8,6 @@ Every subprocess has a timeout, so a hang fails the test instead of the run.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,17 +18,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-#: Subprocess wall-clock limit: generous for a loaded 2-core box, far below pytest's timeout.
-TIMEOUT = 60
-
-
-def asl_command() -> list[str]:
-    """The installed console script (next to this interpreter first), else ``-m cli.main``."""
-    script = Path(sys.executable).with_name("asl")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("asl")
-    return [found] if found else [sys.executable, "-m", "cli.main"]
+from cli_testkit import TIMEOUT, asl_command  # noqa: E402 - after the sys.path line
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import TIMEOUT, asl_command
+from cli_testkit import TIMEOUT, asl_command
 
 chdb = pytest.importorskip("chdb")
 
