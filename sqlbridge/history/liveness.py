@@ -65,16 +65,23 @@ def _boot_time() -> float | None:
     return None
 
 
-def _pid_started(pid: int) -> float | None:
-    """The Unix time ``pid`` started (Linux /proc), or None where that cannot be told."""
-    boot = _boot_time()
-    if boot is None:
-        return None
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (Linux), or None."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _pid_started(fields: list[str] | None) -> float | None:
+    """The Unix time the process started, from its /proc stat fields, or None if unknown."""
+    boot = _boot_time()
+    if boot is None or fields is None:
+        return None
+    try:
         return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
+    except (IndexError, ValueError):
         return None
 
 
@@ -87,7 +94,12 @@ def _pid_alive(pid: int, started: dt.datetime) -> bool:
         pass  # someone else's process: it exists
     except OSError:
         return False
-    began = _pid_started(pid)
+    fields = _proc_stat(pid)
+    # A killed process keeps its pid as a zombie until its parent reaps it (a supervisor that
+    # has not yet, a container whose PID 1 never does): kill(pid, 0) succeeds, yet it is dead.
+    if fields and fields[0] in ("Z", "X", "x"):
+        return False
+    began = _pid_started(fields)
     # /proc's start time has clock-tick resolution and btime whole seconds: allow 2 s.
     return began is None or began <= started.timestamp() + 2.0
 

@@ -228,6 +228,32 @@ def test_a_dead_pid_on_this_host_is_not_alive_even_with_a_fresh_heartbeat(
                    ).fetchall() == [(0,)]
 
 
+def test_a_killed_process_its_parent_has_not_reaped_is_not_alive(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    # Started before the recorder's `started`, as a real recording process is.
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        root = make_history(tmp_path / "h")
+        write_segment(root, job_rows(2, finished=False), 1, 1)
+        write_process(root, pid=child.pid, hostname=socket.gethostname(),
+                      started=dt.datetime.now(dt.UTC), heartbeat=dt.datetime.now(dt.UTC))
+        os.kill(child.pid, signal.SIGKILL)
+        # Wait for it to die without reaping it (WNOWAIT): it stays a zombie, whose pid
+        # kill(pid, 0) still accepts, as when a supervisor has not reaped it yet.
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        con = registered(root)
+        assert con.sql(f"SELECT is_alive FROM {raw_name('asynchronous_loader_processes')}"
+                       ).fetchall() == [(0,)]
+        assert [r[0] for r in log_rows(con)] == ["JobInterrupted", "JobStart"]
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+
+
 def test_a_job_still_running_when_the_recording_closed_says_so(tmp_path: Path) -> None:
     root = make_history(tmp_path / "h")
     write_segment(root, job_rows(2, finished=False), 1, 1)
