@@ -497,6 +497,48 @@ def test_syntax_error_in_the_script_itself(ip):
     assert isinstance(out.error, QueryFailed) and out.stdout.startswith("Code: 62.")
 
 
+# ----------------------------------------------------------------------------- history --
+
+
+def test_cells_see_the_job_history_of_a_loader_that_records_flushed_or_not(ip, tmp_path):
+    import logging
+
+    def work(loader, job):
+        logging.getLogger("app").warning("loading %s", job.name)
+
+    loader = AsyncLoader([Pool("BackgroundLoad", 2)])
+    ip.user_ns["recording"] = loader
+    log = ("SELECT type, count() AS n FROM system.asynchronous_loader_log "
+           "GROUP BY type ORDER BY type")
+    try:
+        # The cell's session exists before the recording does, as when a notebook starts
+        # recording after its first query.
+        assert cell(ip, f"%asl -l recording {log}").value.arrow.to_pylist() == []
+        rec = sqlbridge.record_history(loader, tmp_path / "h", flush_interval=3600)
+        try:
+            loader.schedule([LoadJob(work, name=f"load table db.t{i}") for i in range(3)])
+            loader.wait_all(timeout=30)
+            # Nothing is flushed yet (an hour's interval): the cell reads the recorder's buffer.
+            assert not list((tmp_path / "h" / "log").glob("*.parquet"))
+            out = cell(ip, f"%%asl -l recording\n{log}")
+            assert out.error is None, out.stdout
+            assert out.value.arrow.to_pylist() == [{"type": "JobStart", "n": 3},
+                                                  {"type": "JobFinish", "n": 3}]
+            out = cell(ip, "%%asl -l recording\nSELECT job, message FROM "
+                           "system.asynchronous_loader_text_log ORDER BY job")
+            assert out.value.arrow.to_pylist()[0] == {
+                "job": "load table db.t0", "message": "loading load table db.t0"}
+            assert len(out.value) == 3
+        finally:
+            rec.close()
+        out = cell(ip, "%asl -l recording SELECT end_reason, is_alive "
+                       "FROM system.asynchronous_loader_processes")
+        assert out.value.arrow.to_pylist() == [{"end_reason": "closed", "is_alive": 0}]
+        assert cell(ip, f"%asl -l recording {log}").value.arrow.column("n").to_pylist() == [3, 3]
+    finally:
+        loader.shutdown()
+
+
 # ---------------------------------------------------------------------------- --connect --
 
 
