@@ -116,8 +116,10 @@ def substitute(sql: str, params: Mapping[str, str], dialect: str = "clickhouse",
     last = 0
     for start, end, name, type_text in placeholders:
         if name not in params:
+            # Every interface reaches here (asl sql, %asl, HTTP), so name each one's spelling.
             raise UnknownQueryParameter(
-                f"Substitution `{name}` is not set; pass it as --param {name}=<{type_text}>"
+                f"Substitution `{name}` is not set; pass a {type_text} value as "
+                f"--param {name}=... (asl sql, %asl) or param_{name}=... (HTTP)"
             )
         out.append(sql[last:start])
         out.append(literal(params[name], type_text, name=name, dialect=dialect))

@@ -152,6 +152,12 @@ def test_query_parameters_are_typed_literals(server):
     assert rows.text == "load db.b\nstartup db.b\n"
 
 
+def test_a_missing_parameter_says_how_to_send_it_over_http(server):
+    reply = request(server, query="SELECT {x:UInt8}")
+    assert reply.text.startswith("Code: 456. DB::Exception: Substitution `x` is not set")
+    assert "param_x=" in reply.text
+
+
 def test_settings_pick_the_time_zone_and_dialect(server):
     sql = f"SELECT schedule_time FROM {T} WHERE job_id = 1"
     assert request(server, query=sql).text == "2026-11-22 06:53:57.123456\n"
