@@ -23,8 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .bench_cli import _command
-from .common import Figure, paired_median_times
+from .common import Figure, paired_median_times, whole_process
 
 IMPORTS = "import duckdb, pyarrow, sqlglot"
 SUMMARY = ("SELECT execution_pool, status, count() AS jobs, round(avg(elapsed), 3) AS avg_s, "
@@ -155,11 +154,11 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
         synthesize(work / "small", SMALL)
         base = [sys.executable, "-c", "from cli.main import main; main()"]
         imports, query = paired_median_times(
-            _command(sys.executable, "-c", IMPORTS),
-            _command(*base, "sql", "--history", str(work / "history"), SUMMARY), repeat)
+            whole_process(sys.executable, "-c", IMPORTS),
+            whole_process(*base, "sql", "--history", str(work / "history"), SUMMARY), repeat)
         small_imports, small = paired_median_times(
-            _command(sys.executable, "-c", IMPORTS),
-            _command(*base, "sql", "--history", str(work / "small"), SUMMARY), repeat)
+            whole_process(sys.executable, "-c", IMPORTS),
+            whole_process(*base, "sql", "--history", str(work / "small"), SUMMARY), repeat)
         size = sum(p.stat().st_size for p in (work / "history").rglob("*.parquet"))
         session, bare = paired_median_times(
             lambda: _in_process(work / "history"), lambda: _bare_duckdb(work / "history"),
