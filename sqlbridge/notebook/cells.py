@@ -128,12 +128,12 @@ def run_cell(connections: targets.Connections, args: Any, sql: str, namespace: d
         raise usage("No SQL statement given (the cell is empty or only comments): write "
                     "%asl SELECT ... or a %%asl cell")
     last: Result | str | bytes | None = None
-    for statement in statements:
+    for i, statement in enumerate(statements, 1):
         if isinstance(last, Result):
             show(last)
         last = _execute(target, statement, fmt, params)
         if not isinstance(last, Result):
-            _print(last, fmt)
+            _print(last, fmt, args.output if i == len(statements) else None)
     if args.output is not None:
         namespace[args.output] = last
     return last if isinstance(last, Result) else None
@@ -157,10 +157,12 @@ def _execute(target: targets.Local | targets.Remote, statement: str, fmt: str | 
         raise QueryFailed(str(e)) from None
 
 
-def _print(output: str | bytes, fmt: str | None) -> None:
+def _print(output: str | bytes, fmt: str | None, stored_in: str | None) -> None:
+    """Text as it is; binary output as a note of its size and where it went (-o VAR)."""
     if isinstance(output, bytes):
         name = fmt or _binary_format(output)
-        print(f"({name} output: {len(output)} bytes; keep them with -o VAR)")
+        where = f"in {stored_in}" if stored_in else "keep them with -o VAR"
+        print(f"({name} output: {len(output)} bytes; {where})")
     else:
         sys.stdout.write(output)
         sys.stdout.flush()

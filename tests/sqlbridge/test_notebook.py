@@ -348,10 +348,21 @@ def test_binary_format_notes_the_size_and_output_keeps_the_bytes(ip):
     out = cell(ip, f"%asl -l fake --format Parquet -o blob SELECT job_id FROM {T}")
     blob = ip.user_ns["blob"]
     assert isinstance(blob, bytes)
-    assert out.stdout == f"(Parquet output: {len(blob)} bytes; keep them with -o VAR)\n"
+    assert out.stdout == f"(Parquet output: {len(blob)} bytes; in blob)\n"
     assert pq.read_table(io.BytesIO(blob)).column("job_id").to_pylist() == list(range(1, 8))
     out = cell(ip, "%asl -l fake SELECT 1 AS x FORMAT Arrow")
     assert re.fullmatch(r"\(Arrow output: \d+ bytes; keep them with -o VAR\)\n", out.stdout)
+
+
+def test_binary_output_of_an_earlier_statement_is_not_said_to_be_stored(ip):
+    out = cell(ip, """
+        %%asl -l fake -o last
+        SELECT 1 AS x FORMAT Parquet;
+        SELECT 2 AS y FORMAT Parquet
+        """)
+    first, second = out.stdout.splitlines()
+    assert first.endswith("bytes; keep them with -o VAR)")
+    assert second == f"(Parquet output: {len(ip.user_ns['last'])} bytes; in last)"
 
 
 def test_unknown_format_is_a_usage_error(ip):
