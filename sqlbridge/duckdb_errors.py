@@ -116,11 +116,15 @@ def from_duckdb(
         return errors.UnknownTable(body)
     if isinstance(exc, duckdb.BinderException):
         m = re.search(r'Referenced column "?([^"]+?)"? (?:was )?not found', body)
-        if m:
-            cand = re.search(r"Candidate bindings: (.*)", message)
-            maybe = f" Maybe you meant: [{cand.group(1).strip()}]" if cand else ""
+        # a qualified name (a.nope): DuckDB names the relation by its kind ("Values list")
+        q = re.search(r'"([^"]+)" does not have a column named "([^"]+)"', body)
+        if m or q:
+            bindings = re.search(r"Candidate bindings:(.*)", message)
+            cand = re.findall(r'"([^"]+)"', bindings.group(1)) if bindings else []
+            maybe = f" Maybe you meant: {cand!r}." if cand else ""
+            name = m.group(1) if m else f"{q.group(1)}.{q.group(2)}"
             return errors.UnknownIdentifier(
-                f"Unknown expression identifier '{m.group(1)}'.{maybe} "
+                f"Unknown expression identifier '{name}'.{maybe} "
                 "DESCRIBE system.asynchronous_loader lists the columns"
             )
         if "No function matches" in body or "Could not choose a best candidate" in body:

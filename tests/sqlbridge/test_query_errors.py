@@ -113,6 +113,19 @@ def test_unknown_identifier_without_from_is_code_47(db):
     assert e.value.code == 47
 
 
+def test_unknown_qualified_column_is_code_47_naming_it(db):
+    with pytest.raises(errors.UnknownIdentifier) as e:
+        db.run(f"SELECT a.nope FROM {T} AS a")
+    assert "'a.nope'" in str(e.value) and "Values list" not in str(e.value)
+
+
+def test_unknown_column_suggestions_are_a_clickhouse_list_ending_a_sentence(db):
+    with pytest.raises(errors.UnknownIdentifier) as e:
+        db.run(f"SELECT jb FROM {T}")
+    assert "Maybe you meant: ['job" in str(e.value)
+    assert "']. DESCRIBE system.asynchronous_loader lists the columns" in str(e.value)
+
+
 def test_unknown_function_error_names_what_the_user_wrote(db):
     with pytest.raises(errors.QueryError) as e:
         db.run(f"SELECT cityHash64(job) FROM {T}")
