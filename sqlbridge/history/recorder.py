@@ -371,11 +371,23 @@ class Recorder:
                 self.closed = True
                 self._journal.close()
                 logging.getLogger().removeHandler(self._handler)
+                self._count_unwritten_as_dropped()
                 self._write_processes(ended=time.time_ns() // 1000, end_reason=reason)
         with _recorders_lock:
             live = _recorders.get(self.loader)
             if live and self in live:
                 live.remove(self)
+
+    def _count_unwritten_as_dropped(self) -> None:
+        # Rows the last flush could not write (a disk still full at close) have no later flush
+        # to wait for: the closing processes row must count them, not report nothing lost.
+        lost = sum(t.num_rows for t in self._pending_log)
+        lost_text = sum(t.num_rows for t in self._pending_text)
+        if lost or lost_text:
+            self._write_dropped += lost
+            self._text_write_dropped += lost_text
+            log.warning("asl history %s: closed with %d log and %d text_log rows it could not "
+                        "write; counted as dropped", self.path, lost, lost_text)
 
     def __enter__(self) -> Recorder:
         return self

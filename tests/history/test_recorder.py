@@ -236,6 +236,30 @@ def test_rows_beyond_capacity_during_write_errors_are_dropped_and_counted(fake, 
     assert query(history, "log", "SELECT count(*) FROM t") == [(4,)]
 
 
+def test_rows_the_last_flush_at_close_cannot_write_are_counted_as_dropped(
+        fake, history, monkeypatch):
+    import errno
+
+    import sqlbridge.history.recorder as recorder
+
+    rec = record_history(fake, history, flush_interval=SLOW)
+    real_write = recorder.write_atomic
+
+    def disk_full_for_segments(layout, table, path, **kw):
+        if path.parent.name in ("log", "text_log"):  # the small processes row still fits
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(layout, table, path, **kw)
+
+    monkeypatch.setattr(recorder, "write_atomic", disk_full_for_segments)
+    run(fake, [LoadJob(noop, name="lost")])
+    rec.close()
+    row = rows(history, "processes")[0]
+    assert files(history, "log") == []
+    assert (row["end_reason"], row["events_written"]) == ("closed", 0)
+    assert row["events_dropped"] == 2 and rec.events_dropped == 2  # its start and finish
+    assert row["write_errors"] >= 1 and "No space left" in row["last_error"]
+
+
 def test_flushes_are_merged_so_segments_stay_few_and_rows_stay_once(fake, history):
     with record_history(fake, history, flush_interval=SLOW, merge_fanout=4) as rec:
         for i in range(40):
