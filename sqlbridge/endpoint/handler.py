@@ -481,6 +481,8 @@ class _Malformed(Exception):
 
 
 def _too_large(size: int) -> str:
-    return (f"Max query size exceeded (can be increased with the `max_query_size` setting): "
-            f"the query is {size} bytes, at most {MAX_QUERY_SIZE} are accepted")
+    # Not ClickHouse's "(can be increased with the `max_query_size` setting)": here the
+    # setting is accepted and changes nothing, so the message must not send users to it.
+    return (f"Max query size exceeded: the query is {size} bytes, at most {MAX_QUERY_SIZE} are "
+            "accepted (a fixed limit here; max_query_size does not raise it)")
 

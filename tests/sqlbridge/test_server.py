@@ -289,6 +289,13 @@ def test_a_huge_body_announced_with_expect_100_is_refused_before_it_is_sent(serv
     assert small.text == "7\n"
 
 
+def test_a_too_long_query_does_not_advise_a_setting_that_changes_nothing(server):
+    reply = request(server, "POST", body="SELECT 1 -- " + "x" * MAX_QUERY_SIZE,
+                    max_query_size=str(4 * MAX_QUERY_SIZE))
+    assert reply.status == 400 and "Max query size exceeded" in reply.text
+    assert "can be increased" not in reply.text
+
+
 def test_invalid_utf8_is_a_bad_argument(server):
     reply = request(server, "POST", body=b"SELECT '\xff'")
     assert reply.status == 400 and reply.headers["x-clickhouse-exception-code"] == "36"
