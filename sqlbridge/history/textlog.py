@@ -31,7 +31,10 @@ class TextLogHandler(logging.Handler):
     """Buffers in-job log records as text_log rows (bounded; overflow is counted)."""
 
     def __init__(self, capacity: int = 100_000, level: int = logging.NOTSET) -> None:
+        # The level is applied in handle(), not by logging: a record below it must still
+        # reach handle() for the last-resort check.
         super().__init__(level)
+        self.keep_level, self.level = self.level, logging.NOTSET
         self.capacity = capacity
         self.dropped = 0
         self._buffer: deque[tuple[Any, ...]] = deque()
@@ -39,7 +42,10 @@ class TextLogHandler(logging.Handler):
     # handle() without the handler lock: a deque append is atomic, and workers logging at
     # once must not queue up on one lock.
     def handle(self, record: logging.LogRecord) -> bool:
-        if not getattr(record, "job_id", 0):
+        last = logging.lastResort
+        if last is not None and record.levelno >= last.level:
+            _stand_in_for_last_resort(self, last, record)
+        if not getattr(record, "job_id", 0) or record.levelno < self.keep_level:
             return False
         if not self.filter(record):
             return False
@@ -74,6 +80,30 @@ class TextLogHandler(logging.Handler):
         """The buffered rows, oldest first, removed from the buffer."""
         buffer = self._buffer
         return [buffer.popleft() for _ in range(len(buffer))]
+
+
+def _stand_in_for_last_resort(handler: TextLogHandler, last: logging.Handler,
+                              record: logging.LogRecord) -> None:
+    """Print ``record`` as logging's last resort would have, had this handler not existed.
+
+    With no logging configured, Python prints warnings and errors to stderr through
+    ``logging.lastResort`` only while no handler at all is found for a record; installing
+    this handler on the root logger would silence them (the recorder's own write-error
+    warnings too).  So when no handler but ours would see the record, it is handed on, once:
+    by the first of several recorders' handlers.
+    """
+    root = logging.getLogger()
+    if next((h for h in root.handlers if isinstance(h, TextLogHandler)), None) is not handler:
+        return
+    logger = logging.Logger.manager.loggerDict.get(record.name)
+    node: logging.Logger | None = logger if isinstance(logger, logging.Logger) else root
+    while node is not None:
+        if any(not isinstance(h, TextLogHandler) for h in node.handlers):
+            return
+        if not node.propagate:
+            break
+        node = node.parent
+    last.handle(record)
 
 
 _COLUMNS = ("time", "thread_name", "thread_id", "levelno", "logger_name", "message",

@@ -101,3 +101,38 @@ def test_the_handler_is_removed_on_close(fake, history):
     assert len(logging.getLogger().handlers) == len(before) + 1
     rec.close()
     assert logging.getLogger().handlers == before
+
+
+_UNCONFIGURED = """
+import logging, sys
+from loader import AsyncLoader, LoadJob, Pool
+from sqlbridge.history import record_history
+
+with AsyncLoader([Pool("default", 1)]) as loader:
+    with record_history(loader, sys.argv[1], flush_interval=3600), \\
+            record_history(loader, sys.argv[2], flush_interval=3600, text_log_level=logging.ERROR):
+        logging.getLogger("app").warning("outside a job")
+        logging.getLogger("app").info("an info line")
+        job = LoadJob(lambda loader, job: logging.getLogger("app.db").warning("in a job"),
+                      name="j")
+        loader.schedule(job)
+        loader.wait(job, timeout=30)
+        own = logging.getLogger("own")
+        own.addHandler(logging.StreamHandler(sys.stdout))
+        own.warning("to its own handler")
+"""
+
+
+def test_with_logging_unconfigured_warnings_still_reach_stderr_once_while_recording(tmp_path):
+    # A subprocess: pytest's own handlers on the root logger would hide the last resort.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _UNCONFIGURED, str(tmp_path / "a"),
+                           str(tmp_path / "b")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == ["outside a job", "in a job"]
+    assert done.stdout.splitlines() == ["to its own handler"]
+    got = rows(tmp_path / "a", "text_log")
+    assert [r["message"] for r in got] == ["in a job"]  # still recorded as before
+    assert rows(tmp_path / "b", "text_log") == []  # below its text_log_level
