@@ -208,8 +208,13 @@ def _critical_row(tl: Timeline, x, y: float, plot_x: float, plot_w: float) -> li
     return out
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def caption(tl: Timeline) -> str:
-    parts = [f"{len(tl.bars)} of {tl.total} jobs ran in {len(tl.lanes)} lanes"]
+    parts = [f"{len(tl.bars)} of {_count(tl.total, 'job')} ran in "
+             f"{_count(len(tl.lanes), 'lane')}"]
     if tl.selected != tl.total:
         parts[0] += f" ({tl.selected} selected)"
     if tl.not_started:
@@ -217,7 +222,7 @@ def caption(tl: Timeline) -> str:
     parts.append(f"window {duration_text(tl.end - tl.start)}")
     if tl.critical_path:
         parts.append(f"critical path {duration_text(tl.critical_length)} "
-                     f"({len(tl.critical_path)} jobs)")
+                     f"({_count(len(tl.critical_path), 'job')})")
     import datetime as dt
 
     t0 = dt.datetime.fromtimestamp(tl.t0 / 1e6, dt.UTC)

@@ -321,3 +321,18 @@ def test_an_endpoints_timeline_has_the_servers_recorded_lanes():
     assert {b.job_id: tl.lanes[b.lane].worker for b in tl.bars} == {j.job_id: j.worker
                                                                     for j in jobs}
     assert {lane.worker for lane in tl.lanes} == {0, 1, 2}
+
+
+def test_the_caption_counts_one_job_and_one_lane_in_the_singular():
+    from sqlbridge.timeline.svg import caption
+
+    one = build_timeline(table([Spec(1, "load table a.x", "BackgroundLoad", enqueue=0,
+                                     start=0, finish=100, worker=0)]))
+    assert caption(one).startswith("1 of 1 job ran in 1 lane · window ")
+    assert "critical path 100 µs (1 job)" in caption(one)
+    two = build_timeline(table([
+        Spec(1, "load table a.x", "BackgroundLoad", enqueue=0, start=0, finish=100, worker=0),
+        Spec(2, "startup table a.x", "BackgrndStartup", dependencies=[1], enqueue=100,
+             start=100, finish=200, worker=0)]))
+    assert caption(two).startswith("2 of 2 jobs ran in 2 lanes · ")
+    assert "(2 jobs)" in caption(two)
