@@ -39,6 +39,7 @@ def system_table_named(name: str) -> catalog.SystemTable:
 
 def rewrite_tables(tree: exp.Expression) -> set[str]:
     used: set[str] = set()
+    aliases: dict[str, str] = {}  # asynchronous_loader -> the name its columns are qualified by
     for table in list(tree.find_all(exp.Table)):
         func = table.this
         if isinstance(func, exp.Anonymous) and func.name.lower() == "numbers":
@@ -50,10 +51,25 @@ def rewrite_tables(tree: exp.Expression) -> set[str]:
             continue
         used.add(name)
         alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
+        aliases.setdefault(name, alias.name)
         table.set("db", exp.to_identifier(catalog.INTERNAL_SCHEMA))
         table.set("this", exp.to_identifier(name))
         table.set("alias", alias)
+    _unqualify_system_columns(tree, aliases)
     return used
+
+
+def _unqualify_system_columns(tree: exp.Expression, aliases: dict[str, str]) -> None:
+    """``system.asynchronous_loader.job`` (valid ClickHouse, even beside an alias) names the
+    column by its table's alias: the internal view has no ``system`` schema to qualify it."""
+    for column in tree.find_all(exp.Column):
+        db = column.args.get("db")
+        if db is None or column.args.get("catalog") is not None or db.name != "system":
+            continue
+        alias = aliases.get(column.table.lower())
+        if alias is not None:
+            column.set("db", None)
+            column.set("table", exp.to_identifier(alias))
 
 
 def _numbers(func: exp.Anonymous, alias: str) -> exp.Expression:

@@ -312,6 +312,14 @@ def test_table_aliases_and_qualified_columns(db):
     ]
 
 
+def test_columns_qualified_by_database_and_table_as_in_clickhouse(db):
+    for sql in ("SELECT system.asynchronous_loader.job FROM system.asynchronous_loader "
+                "WHERE system.asynchronous_loader.job_id = 1",
+                "SELECT system.asynchronous_loader.job FROM system.asynchronous_loader AS a "
+                "WHERE a.job_id = 1"):
+        assert db.query(sql).column(0).to_pylist() == ["load db.a"], sql
+
+
 def test_quoted_and_upper_case_system_names(db):
     for sql in ('SELECT count() AS n FROM "system"."asynchronous_loader"',
                 "SELECT count() AS n FROM `system`.`asynchronous_loader`",
