@@ -12,7 +12,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token
 
-from sqlbridge.errors import SyntaxError_
+from sqlbridge.errors import NotImplemented_, QueryError, SyntaxError_
 from sqlbridge.split import tokenize
 
 _CLICKHOUSE = Dialect.get_or_raise("clickhouse")
@@ -23,13 +23,18 @@ if _sqlglot_log.level == logging.NOTSET:
     _sqlglot_log.setLevel(logging.ERROR)
 
 
-def _syntax_error(text: str, e: ParseError) -> SyntaxError_:
+def _syntax_error(text: str, e: ParseError) -> QueryError:
     err = (e.errors or [{}])[0]
     line, col = err.get("line") or 1, err.get("col") or 1
     highlight = err.get("highlight") or ""
     lines = text.split("\n")
     offset = sum(len(x) + 1 for x in lines[: line - 1]) + max(col - len(highlight), 0)
     offset = min(offset, len(text))
+    # sqlglot parses WITH TOTALS only after GROUP BY; ClickHouse also takes it without one
+    # (one totals row), which is valid SQL we do not run, not a syntax error.
+    following = [t.text.upper() for t in safe_tokens(text) if t.start >= offset][:2]
+    if following == ["WITH", "TOTALS"]:
+        return NotImplemented_("WITH TOTALS is not supported; add a UNION ALL with the totals")
     description = (err.get("description") or str(e)).split("\n")[0]
     missing = re.match(r"Required keyword: '(\w+)' missing for <class '[\w.]*\.(\w+)'>",
                        description)

@@ -334,6 +334,11 @@ def test_unsupported_clauses_say_so(db):
             db.query(sql)
 
 
+def test_with_totals_without_group_by_is_not_implemented_not_a_syntax_error(db):
+    with pytest.raises(NotImplemented_, match="WITH TOTALS"):
+        db.query("SELECT count() FROM system.asynchronous_loader WITH TOTALS")
+
+
 # ------------------------------------------------------------------------- DuckDB dialect --
 
 
