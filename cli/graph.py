@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 import click
-from click.core import ParameterSource
 
+from cli.jobfilters import check_job_filters, job_filter_options
 from cli.output import check_writable, file_format
 from cli.source import check_source, open_source, remote_url, source_options
 
@@ -43,17 +43,7 @@ _EXTENSIONS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf"
                    ".pdf) picks the format, unless -f is given.")
 @click.option("-f", "--format", "format_name", type=click.Choice(_FORMATS, case_sensitive=False),
               help="Output format (default: from -o's extension, else svg).")
-@click.option("--job", metavar="NAME|ID",
-              help="Only this job (a name or a job_id) and its relatives.")
-@click.option("--direction", type=click.Choice(["dependencies", "dependents", "both"]),
-              default="both", show_default=True,
-              help="With --job: follow what it waits for, what waits for it, or both.")
-@click.option("--depth", type=click.IntRange(min=1), help="With --job: at most this many hops.")
-@click.option("--database", "databases", multiple=True, metavar="DB",
-              help="Only jobs of this database (repeatable).")
-@click.option("--status", "statuses", multiple=True,
-              type=click.Choice(["PENDING", "OK", "FAILED", "CANCELED"], case_sensitive=False),
-              help="Only jobs with this status (repeatable).")
+@job_filter_options()
 @click.option("--max-jobs", type=click.IntRange(min=1), default=500, show_default=True,
               help="Draw at most this many jobs (executing, ready, blocked, failed first).")
 @click.option("--collapse", is_flag=True,
@@ -68,12 +58,7 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
           cluster: bool | None, **source: object) -> None:
     """Draw the job graph of system.asynchronous_loader."""
     check_source(ctx, source, "-o startup.svg")
-    if job is None:
-        for name, value in (("--depth", depth), ("--direction", direction)):
-            if value is not None and ctx.get_parameter_source(
-                    name.lstrip("-")) is not ParameterSource.DEFAULT:
-                raise click.UsageError(f"{name} needs --job: it limits the graph around one "
-                                       "job (--job NAME|ID)", ctx)
+    check_job_filters(ctx, job, "graph", depth=depth, direction=direction)
     fmt = file_format(ctx, output, format_name, _EXTENSIONS,
                       "dot (.dot or .gv), svg, png and pdf", "svg")
     if output is not None:

@@ -7,8 +7,8 @@ notebooks).  The filters are ``asl graph``'s, plus a time window.
 from __future__ import annotations
 
 import click
-from click.core import ParameterSource
 
+from cli.jobfilters import check_job_filters, job_filter_options
 from cli.output import check_writable, file_format
 from cli.source import check_source, open_source, remote_url, source_options
 
@@ -42,17 +42,7 @@ _EXTENSIONS = {".svg": "svg", ".html": "html", ".htm": "html", ".json": "json"}
 @click.option("-f", "--format", "format_name", type=click.Choice(_FORMATS, case_sensitive=False),
               help="svg, html (self-contained, hover shows a job's row) or json (Chrome "
                    "trace events). Default: from -o's extension, else svg.")
-@click.option("--job", metavar="NAME|ID",
-              help="Only this job (a name or a job_id) and its relatives.")
-@click.option("--direction", type=click.Choice(["dependencies", "dependents", "both"]),
-              default="both", show_default=True,
-              help="With --job: follow what it waits for, what waits for it, or both.")
-@click.option("--depth", type=click.IntRange(min=1), help="With --job: at most this many hops.")
-@click.option("--database", "databases", multiple=True, metavar="DB",
-              help="Only jobs of this database (repeatable).")
-@click.option("--status", "statuses", multiple=True,
-              type=click.Choice(["PENDING", "OK", "FAILED", "CANCELED"], case_sensitive=False),
-              help="Only jobs with this status (repeatable; PENDING: still running).")
+@job_filter_options(status_help="Only jobs with this status (repeatable; PENDING: still running).")
 @click.option("--since", metavar="WHEN",
               help="Start of the time window: seconds since the first job was scheduled, or a "
                    "time.")
@@ -67,12 +57,7 @@ def timeline(ctx: click.Context, output: str | None, format_name: str | None, jo
              no_legend: bool, **source: object) -> None:
     """Draw when every job ran: a Gantt chart per pool and worker (SVG, HTML, Chrome trace)."""
     check_source(ctx, source, "-o startup.html")
-    if job is None:
-        for name, value in (("--depth", depth), ("--direction", direction)):
-            if value is not None and ctx.get_parameter_source(
-                    name.lstrip("-")) is not ParameterSource.DEFAULT:
-                raise click.UsageError(f"{name} needs --job: it limits the timeline around one "
-                                       "job (--job NAME|ID)", ctx)
+    check_job_filters(ctx, job, "timeline", depth=depth, direction=direction)
     if output == "-":
         output = None
     fmt = file_format(ctx, output, format_name, _EXTENSIONS,
