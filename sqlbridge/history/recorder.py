@@ -2,10 +2,11 @@
 
 The engine never waits on disk.  The loader appends each start and finish to an in-memory
 journal (``loader.open_journal()``), log records emitted inside jobs go to a bounded buffer
-(``textlog.TextLogHandler``), and a background thread drains both every ``flush_interval``
-seconds and writes one segment per table and flush (``segments.write_atomic``).  What
-cannot be kept is counted, never silently lost: journal overflow (``journal.dropped``), text
-log overflow, and rows given up after failed writes all show in the processes row.
+(``textlog.TextLogHandler``, a record tap of ``loader.context``), and a background thread
+drains both every ``flush_interval`` seconds and writes one segment per table and flush
+(``segments.write_atomic``).  What cannot be kept is counted, never silently lost: journal
+overflow (``journal.dropped``), text log overflow, and rows given up after failed writes all
+show in the processes row.
 
 A write that fails (a full disk, a directory made unwritable) is counted in ``write_errors``
 with its message in ``last_error``; its rows stay in memory (bounded by ``capacity``) and are
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+
+from loader.context import add_record_tap, remove_record_tap
 
 from .events import RESULT_LIMIT, log_table
 from .redaction import Redactor, as_redactor
@@ -172,7 +175,7 @@ class Recorder:
         clean_up(self.layout)
         self._journal = loader.open_journal(capacity=capacity)
         self._handler = TextLogHandler(text_log_capacity, text_log_level)
-        logging.getLogger().addHandler(self._handler)
+        add_record_tap(self._handler.capture)
         self._write_processes(ended=None, end_reason=None)
         with _recorders_lock:
             _recorders.setdefault(loader, []).append(self)
@@ -370,7 +373,7 @@ class Recorder:
             finally:
                 self.closed = True
                 self._journal.close()
-                logging.getLogger().removeHandler(self._handler)
+                remove_record_tap(self._handler.capture)
                 self._count_unwritten_as_dropped()
                 self._write_processes(ended=time.time_ns() // 1000, end_reason=reason)
         with _recorders_lock:

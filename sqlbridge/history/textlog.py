@@ -1,22 +1,26 @@
 """The text log: every log record emitted inside a load job, buffered for the history writer.
 
-``TextLogHandler`` is a ``logging.Handler`` the recorder installs on the root logger.  It keeps
-only records that carry a job (``record.job_id``, set by ``loader.context``'s record factory
-on every record created on a worker thread during a job), whatever logger made them.  It
-appends one tuple to a bounded in-memory buffer and returns: a job never waits on disk, and
-when the buffer is full the record is counted in ``dropped`` instead.
+``TextLogHandler.capture`` is a record tap (``loader.context.add_record_tap``): the record
+factory of ``loader.context`` calls it with each record created on a worker thread during a
+job (``record.job_id`` set), whatever logger made it.  It is no handler of any logger, so
+the logging configuration neither adds, removes nor silences it (``basicConfig``,
+``dictConfig``, ``propagate = False``), and leaves logging's last-resort stderr output alone.
+It appends one tuple to a bounded in-memory buffer and returns: a job never waits on disk,
+and when the buffer is full the record is counted in ``dropped`` instead.
 
-What the handler sees is what the logging configuration lets through: a record that its
-logger's level filters out is never created, and a logger with ``propagate = False`` does
-not reach the root logger.  Lower those levels (or add the handler to such a logger) to
-capture more.
+A record exists only once its logger's level (and ``logging.disable``, and a logger disabled
+by ``dictConfig``) let it through, so those still decide what is seen; ``level`` (the
+recorder's ``text_log_level``) is the least level kept.  Logger filters and handler levels do
+not apply: the text log sees every record a job's logger creates.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+import traceback
 from collections import deque
 from typing import Any
 
@@ -27,32 +31,21 @@ from .schema import TEXT_LOG_SCHEMA, clickhouse_level
 _formatter = logging.Formatter()
 
 
-class TextLogHandler(logging.Handler):
+class TextLogHandler:
     """Buffers in-job log records as text_log rows (bounded; overflow is counted)."""
 
     def __init__(self, capacity: int = 100_000, level: int = logging.NOTSET) -> None:
-        # The level is applied in handle(), not by logging: a record below it must still
-        # reach handle() for the last-resort check.
-        super().__init__(level)
-        self.keep_level, self.level = self.level, logging.NOTSET
         self.capacity = capacity
+        self.level = level
         self.dropped = 0
         self._buffer: deque[tuple[Any, ...]] = deque()
 
-    # handle() without the handler lock: a deque append is atomic, and workers logging at
-    # once must not queue up on one lock.
-    def handle(self, record: logging.LogRecord) -> bool:
-        last = logging.lastResort
-        if last is not None and record.levelno >= last.level:
-            _stand_in_for_last_resort(self, last, record)
-        if not getattr(record, "job_id", 0) or record.levelno < self.keep_level:
-            return False
-        if not self.filter(record):
-            return False
-        self.emit(record)
-        return True
-
-    def emit(self, record: logging.LogRecord) -> None:
+    # No lock: a deque append is atomic, and workers logging at once must not queue up on one
+    # lock.
+    def capture(self, record: logging.LogRecord) -> None:
+        """The record tap: keep ``record`` if it was made inside a job and is not below level."""
+        if not getattr(record, "job_id", 0) or record.levelno < self.level:
+            return
         if len(self._buffer) >= self.capacity:
             self.dropped += 1
             return
@@ -67,7 +60,7 @@ class TextLogHandler(logging.Handler):
             msg = record.msg
             fmt = msg if isinstance(msg, str) else repr(msg)
         except Exception:  # a broken __str__ in a log argument must not fail the job
-            self.handleError(record)
+            _report_error(record)
             return
         self._buffer.append((
             int(record.created * 1_000_000), record.threadName or "",
@@ -82,28 +75,16 @@ class TextLogHandler(logging.Handler):
         return [buffer.popleft() for _ in range(len(buffer))]
 
 
-def _stand_in_for_last_resort(handler: TextLogHandler, last: logging.Handler,
-                              record: logging.LogRecord) -> None:
-    """Print ``record`` as logging's last resort would have, had this handler not existed.
-
-    With no logging configured, Python prints warnings and errors to stderr through
-    ``logging.lastResort`` only while no handler at all is found for a record; installing
-    this handler on the root logger would silence them (the recorder's own write-error
-    warnings too).  So when no handler but ours would see the record, it is handed on, once:
-    by the first of several recorders' handlers.
-    """
-    root = logging.getLogger()
-    if next((h for h in root.handlers if isinstance(h, TextLogHandler)), None) is not handler:
+def _report_error(record: logging.LogRecord) -> None:
+    """Say on stderr that a record could not be kept, as ``logging.Handler.handleError`` does."""
+    if not logging.raiseExceptions:
         return
-    logger = logging.Logger.manager.loggerDict.get(record.name)
-    node: logging.Logger | None = logger if isinstance(logger, logging.Logger) else root
-    while node is not None:
-        if any(not isinstance(h, TextLogHandler) for h in node.handlers):
-            return
-        if not node.propagate:
-            break
-        node = node.parent
-    last.handle(record)
+    try:
+        sys.stderr.write("--- Logging error (asl history text log) ---\n")
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.write(f"Message: {record.msg!r}\nArguments: {record.args!r}\n")
+    except Exception:  # stderr closed or broken: nothing more to do
+        pass
 
 
 _COLUMNS = ("time", "thread_name", "thread_id", "levelno", "logger_name", "message",

@@ -6,9 +6,10 @@ import logging
 import shutil
 import threading
 
+import pytest
 from history_testkit import rows
 
-from loader import LoadJob
+from loader import LoadJob, LoadStatus, add_record_tap, context, remove_record_tap
 from sqlbridge.history import record_history
 from sqlbridge.history.schema import TEXT_LOG_SCHEMA, clickhouse_level
 
@@ -95,12 +96,108 @@ def test_logging_in_a_job_never_waits_on_a_broken_disk(fake, history):
     assert rec.write_errors > 0
 
 
-def test_the_handler_is_removed_on_close(fake, history):
+def test_recording_adds_no_handler_and_close_removes_its_tap(fake, history):
     before = list(logging.getLogger().handlers)
     rec = record_history(fake, history, flush_interval=3600)
-    assert len(logging.getLogger().handlers) == len(before) + 1
-    rec.close()
     assert logging.getLogger().handlers == before
+    assert rec._handler.capture in context._taps
+    rec.close()
+    assert rec._handler.capture not in context._taps
+    assert logging.getLogger().handlers == before
+
+
+def test_a_logger_that_does_not_propagate_or_filters_everything_is_still_captured(
+        fake, history):
+    quiet = logging.getLogger("app.quiet")
+    quiet.propagate = False
+    quiet.setLevel(logging.INFO)
+    shut = logging.getLogger("app.shut")
+    nothing = logging.Filter("no.such.logger")
+    shut.addFilter(nothing)
+
+    def work(loader, job):
+        quiet.info("not propagated")
+        shut.warning("filtered out by its logger")
+
+    try:
+        with record_history(fake, history, flush_interval=3600):
+            job = LoadJob(work, name="quiet")
+            fake.loader.schedule([job])
+            fake.loader.wait_all(timeout=30)
+    finally:
+        quiet.propagate = True
+        quiet.setLevel(logging.NOTSET)
+        shut.removeFilter(nothing)
+    got = rows(history, "text_log", "*", "true ORDER BY event_time_microseconds")
+    assert [(r["logger_name"], r["message"], r["job_id"]) for r in got] == [
+        ("app.quiet", "not propagated", job.job_id),
+        ("app.shut", "filtered out by its logger", job.job_id)]
+
+
+def test_a_raising_tap_does_not_break_a_jobs_logging(fake, history, caplog, capsys):
+    def broken(record):
+        raise RuntimeError("tap broke")
+
+    def work(loader, job):
+        logging.getLogger("app").warning("still logged")
+        return "done"
+
+    add_record_tap(broken)
+    try:
+        with caplog.at_level(logging.WARNING, logger="app"):
+            with record_history(fake, history, flush_interval=3600):
+                job = LoadJob(work, name="j")
+                fake.loader.schedule([job])
+                fake.loader.wait_all(timeout=30)
+    finally:
+        remove_record_tap(broken)
+    assert job.status == LoadStatus.OK
+    assert [r.getMessage() for r in caplog.records if r.name == "app"] == ["still logged"]
+    assert [r["message"] for r in rows(history, "text_log")] == ["still logged"]
+    err = capsys.readouterr().err
+    assert "Logging error in record tap" in err and "RuntimeError: tap broke" in err
+
+
+# Configuring logging after record_history: in a subprocess, since pytest keeps handlers of
+# its own on the root logger (and a root dictConfig here would remove them).
+_CONFIGURE_AFTER = """
+import logging, logging.config, sys
+from loader import AsyncLoader, LoadJob, Pool
+from sqlbridge.history import record_history
+
+how = sys.argv[2]
+with AsyncLoader([Pool("default", 1)]) as loader:
+    with record_history(loader, sys.argv[1], flush_interval=3600):
+        if how == "basicConfig":
+            logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                                format="%(levelname)s %(name)s: %(message)s")
+        else:
+            logging.config.dictConfig({
+                "version": 1,
+                "formatters": {"f": {"format": "%(levelname)s %(name)s: %(message)s"}},
+                "handlers": {"out": {"class": "logging.StreamHandler", "formatter": "f",
+                                     "stream": "ext://sys.stdout"}},
+                "root": {"level": "INFO", "handlers": ["out"]},
+            })
+        job = LoadJob(lambda loader, job: logging.getLogger("app.db").info("in a job"),
+                      name="j")
+        loader.schedule(job)
+        loader.wait(job, timeout=30)
+"""
+
+
+@pytest.mark.parametrize("how", ["basicConfig", "dictConfig"])
+def test_configuring_logging_after_recording_starts_configures_it_and_keeps_the_text_log(
+        tmp_path, how):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _CONFIGURE_AFTER, str(tmp_path / "h"), how],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == ["INFO app.db: in a job"]  # logging was configured
+    assert [r["message"] for r in rows(tmp_path / "h", "text_log")] == ["in a job"]
 
 
 _UNCONFIGURED = """
@@ -125,6 +222,7 @@ with AsyncLoader([Pool("default", 1)]) as loader:
 
 def test_with_logging_unconfigured_warnings_still_reach_stderr_once_while_recording(tmp_path):
     # A subprocess: pytest's own handlers on the root logger would hide the last resort.
+    # Recording adds no handler, so logging's last resort prints as if it were not there.
     import subprocess
     import sys
 

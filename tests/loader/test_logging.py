@@ -131,3 +131,30 @@ def test_job_tag_filter_writes_which_job_logged_each_line_to_a_file(tmp_path):
         ("-", "after"),
     ]
 
+
+
+def test_record_taps_see_records_made_inside_jobs_only_and_stop_when_removed():
+    from loader import add_record_tap, remove_record_tap
+
+    seen = []
+
+    def tap(record):
+        seen.append((record.name, record.getMessage(), record.job))
+        logging.getLogger("tap.own").warning("logged by the tap")  # not tapped again
+        logging.makeLogRecord({"msg": "made by hand"})  # no logger: not tapped
+
+    app = logging.getLogger("some.tapped")
+    with AsyncLoader([Pool("p", 1)]) as loader:
+        add_record_tap(tap)
+        try:
+            app.warning("outside")
+            job = LoadJob(lambda loader, job: app.warning("inside %d", 1), name="t")
+            loader.schedule(job)
+            loader.wait(job, timeout=TIMEOUT)
+        finally:
+            remove_record_tap(tap)
+        remove_record_tap(tap)  # not added any more: ignored
+        later = LoadJob(lambda loader, job: app.warning("after removal"), name="later")
+        loader.schedule(later)
+        loader.wait(later, timeout=TIMEOUT)
+    assert seen == [("some.tapped", "inside 1", "t")]
