@@ -13,7 +13,7 @@ import sys
 import click
 
 from cli.jobfilters import check_job_filters, job_filter_options
-from cli.output import check_writable, file_format
+from cli.output import check_writable, file_format, write_output
 from cli.source import check_source, open_source, remote_url, source_options
 
 EPILOG = """\b
@@ -108,15 +108,4 @@ def graph(ctx: click.Context, output: str | None, format_name: str | None, job: 
                        f"{done.stderr.decode(errors='replace').strip()}", err=True)
             ctx.exit(1)
         data = done.stdout
-    if output is None:
-        from cli.output import write
-
-        write(data)
-    else:
-        try:
-            with open(output, "wb") as f:
-                f.write(data)
-        except OSError as e:
-            click.echo(f"asl graph: cannot write {output}: {e.strerror or e}", err=True)
-            ctx.exit(1)
-        click.echo(f"asl graph: wrote {output} ({len(data):,} bytes, {fmt})", err=True)
+    write_output(ctx, "asl graph", output, data, fmt)

@@ -12,7 +12,8 @@ import sys
 
 import click
 
-__all__ = ["write", "discard_stdout", "output_is_terminal", "file_format", "check_writable"]
+__all__ = ["write", "discard_stdout", "output_is_terminal", "file_format", "check_writable",
+           "write_output"]
 
 
 def write(result: str | bytes) -> None:
@@ -94,3 +95,21 @@ def check_writable(ctx: click.Context, command: str, path: str) -> None:
     if reason is not None:
         click.echo(f"{command}: cannot write {path}: {reason}", err=True)
         ctx.exit(1)
+
+
+def write_output(ctx: click.Context, command: str, output: str | None, data: bytes,
+                 fmt: str, summary: str = "") -> None:
+    """``data`` to the file ``output``, or to stdout when there is none; a file that cannot be
+    written is one line and exit 1, and a written one is said on stderr (its size, ``fmt`` and
+    ``summary``), so stdout holds only the data."""
+    if output is None:
+        write(data)
+        return
+    try:
+        with open(output, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        click.echo(f"{command}: cannot write {output}: {e.strerror or e}", err=True)
+        ctx.exit(1)
+    click.echo(f"{command}: wrote {output} ({len(data):,} bytes, {fmt})"
+               + (f": {summary}" if summary else ""), err=True)

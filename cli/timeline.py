@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from cli.jobfilters import check_job_filters, job_filter_options
-from cli.output import check_writable, file_format
+from cli.output import check_writable, file_format, write_output
 from cli.source import check_source, open_source, remote_url, source_options
 
 EPILOG = """\b
@@ -95,20 +95,9 @@ def timeline(ctx: click.Context, output: str | None, format_name: str | None, jo
         title = f"asl demo (seed {source.get('seed')})"
     text = _render(tl, fmt, title=title, width=width, legend=not no_legend)
     data = text.encode()
-    if output is None:
-        from cli.output import write
-
-        write(data)
-        return
-    try:
-        with open(output, "wb") as f:
-            f.write(data)
-    except OSError as e:
-        click.echo(f"asl timeline: cannot write {output}: {e.strerror or e}", err=True)
-        ctx.exit(1)
-    click.echo(f"asl timeline: wrote {output} ({len(data):,} bytes, {fmt}): {len(tl.bars)} "
-               f"job{'' if len(tl.bars) == 1 else 's'} in {len(tl.lanes)} "
-               f"lane{'' if len(tl.lanes) == 1 else 's'}", err=True)
+    write_output(ctx, "asl timeline", output, data, fmt,
+                 f"{len(tl.bars)} job{'' if len(tl.bars) == 1 else 's'} in "
+                 f"{len(tl.lanes)} lane{'' if len(tl.lanes) == 1 else 's'}")
 
 
 def _render(tl: object, fmt: str, *, title: str, width: int, legend: bool) -> str:
