@@ -40,30 +40,29 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
     sizes: list[int] = []
     # Process CPU seconds from schedule() to wait_all(): on a shared 2-core machine the wall
     # time swings with the neighbours' load, the CPU spent on the work much less.
-    cpu: dict[str, list[float]] = {"on": [], "off": []}
+    cpu: dict[str, list[float]] = {"on": [], "off": [], "journal": []}
     # Wall seconds of the same span: the set-up, close() and the clean-up of the history are
     # outside it (close() has its own figure).
     wall: dict[str, list[float]] = {"on": [], "off": [], "journal": []}
 
+    def measured(loader: AsyncLoader, jobs: list[LoadJob], key: str) -> None:
+        """The timed span, schedule() to wait_all(), into ``cpu[key]`` and ``wall[key]``."""
+        started = time.perf_counter()
+        start = time.process_time()
+        loader.schedule(jobs)
+        loader.wait_all()
+        cpu[key].append(time.process_time() - start)
+        wall[key].append(time.perf_counter() - started)
+
     def off(jobs: list[LoadJob]) -> None:
         with AsyncLoader([Pool("p", 2)]) as loader:
-            started = time.perf_counter()
-            start = time.process_time()
-            loader.schedule(jobs)
-            loader.wait_all()
-            cpu["off"].append(time.process_time() - start)
-            wall["off"].append(time.perf_counter() - started)
+            measured(loader, jobs, "off")
 
     def on(jobs: list[LoadJob]) -> None:
         path = tempfile.mkdtemp(dir=work)
         with AsyncLoader([Pool("p", 2)]) as loader:
             rec = record_history(loader, os.path.join(path, "h"), flush_interval=1.0)
-            started = time.perf_counter()
-            start = time.process_time()
-            loader.schedule(jobs)
-            loader.wait_all()
-            cpu["on"].append(time.process_time() - start)
-            wall["on"].append(time.perf_counter() - started)
+            measured(loader, jobs, "on")
             start = time.perf_counter()
             rec.close()
             closes.append(time.perf_counter() - start)
@@ -83,10 +82,7 @@ def run(scale: float = 1.0, repeat: int = 5) -> list[Figure]:
 
             thread = threading.Thread(target=drain)
             thread.start()
-            started = time.perf_counter()
-            loader.schedule(jobs)
-            loader.wait_all()
-            wall["journal"].append(time.perf_counter() - started)
+            measured(loader, jobs, "journal")
             stop.set()
             thread.join()
             journal.close()
