@@ -41,6 +41,7 @@ from sqlbridge.history.schema import (
     HistoryError,
     NewerHistoryVersion,
     NotAHistory,
+    parse_segment_name,
     read_marker,
     visible_segments,
 )
@@ -228,8 +229,6 @@ class History:
 
     def instances_by_file(self, files: Iterable[str]) -> dict[str, list[str]]:
         """Segment files grouped by loader instance (from their names)."""
-        from sqlbridge.history.schema import parse_segment_name
-
         out: dict[str, list[str]] = {}
         for f in files:
             parsed = parse_segment_name(f)
