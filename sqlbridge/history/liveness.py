@@ -210,7 +210,7 @@ def interrupted_rows(instances: Mapping[str, tuple[Sequence[str], Process | None
                 seen_ids.add(row["job_id"])
                 by_instance.setdefault(instance, []).append(row)
     for instance, found in by_instance.items():
-        process = instances[instance][1] if instance in instances else None
+        process = instances[instance][1]
         for row in found:
             reason, seen = _reason(process, row["pid"], row["hostname"])
             # Never before the start itself (a heartbeat from another host's clock, say).
