@@ -119,16 +119,10 @@ MAX_SET_OPERATIONS = 1000
 def _refuse_too_big(tree: Any) -> None:
     """Refuse a statement too big to plan in reasonable time, before DuckDB plans it."""
     elements = set_operations = 0
-    stack = [tree]
-    while stack:  # iterative: the tree may be deeper than Python's recursion limit
-        node = stack.pop()
-        if isinstance(node, dict):
-            elements += 1
-            if node.get("type") == "SET_OPERATION_NODE":  # UNION ALL chains come flattened
-                set_operations += max(len(node.get("children") or ()), 2) - 1
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+    for node in _nodes(tree):
+        elements += 1
+        if node.get("type") == "SET_OPERATION_NODE":  # UNION ALL chains come flattened
+            set_operations += max(len(node.get("children") or ()), 2) - 1
     if elements > MAX_AST_ELEMENTS:
         raise TooBigAst(f"AST is too big. Maximum: {MAX_AST_ELEMENTS} (this statement has "
                         f"{elements} parts); split it, or filter with a join on a smaller list")
