@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import time
 import traceback
 from collections import deque
 from typing import Any
@@ -129,7 +128,3 @@ def text_log_table(rows: list[tuple[Any, ...]], *, hostname: str, instance: str,
         pa.array([pid] * n, pa.uint32()),
     ]
     return pa.Table.from_arrays(arrays, schema=TEXT_LOG_SCHEMA)
-
-
-def now_micros() -> int:
-    return time.time_ns() // 1000
