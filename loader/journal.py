@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 from .errors import format_exception
 from .job import FINAL_FIELDS, PENDING, REMOVED, STATUS_NAMES, LoadJob
 from .pool import InvalidArgument
-from .snapshot import SCHEMA
+from .snapshot import SCHEMA, nullable_times, pool_columns
 
 if TYPE_CHECKING:
     from .columns import Columns
@@ -303,8 +303,6 @@ def _build_table(buffer: list[object], jobs: list[LoadJob],
                 texts[i] = format_exception(e)
         exceptions = pa.array(texts, pa.string())
 
-    names = pa.array(pool_names, pa.string())
-    priorities = pa.array(pool_priorities, pa.int64())
     no_flags = pa.nulls(n, pa.uint8()).fill_null(0)
     return pa.Table.from_arrays(
         [
@@ -322,24 +320,14 @@ def _build_table(buffer: list[object], jobs: list[LoadJob],
             no_flags,
             no_flags,
             pc.divide(pc.if_else(is_start, 0, elapsed).cast(pa.float64()), 1e9),
-            pool_ids,
-            pc.take(names, pool_ids),
-            pc.take(priorities, pool_ids),
-            exec_pool_ids,
-            pc.take(names, exec_pool_ids),
-            pc.take(priorities, exec_pool_ids),
+            *pool_columns(pool_ids, exec_pool_ids, pool_names, pool_priorities),
             pa.nulls(n, pa.uint64()),
             waiters,
             exceptions,
             schedule.cast(_TS),
-            _nullable_times(enqueue),
-            _nullable_times(start),
+            nullable_times(enqueue),
+            nullable_times(start),
             pc.if_else(is_start, None, finish).cast(_TS),
         ],
         schema=JOURNAL_SCHEMA,
     )
-
-
-def _nullable_times(raw: pa.Array) -> pa.Array:
-    """Microseconds since the epoch as timestamps, 0 (not yet) as NULL."""
-    return pc.if_else(pc.equal(raw, 0), None, raw).cast(_TS)

@@ -75,8 +75,21 @@ def _buffer_array(values, arrow_type: pa.DataType) -> pa.Array:
 
 def _times(values) -> pa.Array:
     """Microsecond instants, 0 meaning NULL."""
-    raw = _buffer_array(values, pa.int64())
+    return nullable_times(_buffer_array(values, pa.int64()))
+
+
+def nullable_times(raw: pa.Array) -> pa.Array:
+    """Microseconds since the epoch as timestamps, 0 (not yet) as NULL."""
     return pc.if_else(pc.equal(raw, 0), None, raw).cast(_TS)
+
+
+def pool_columns(pool_id: pa.Array, exec_pool_id: pa.Array, pool_names: list[str],
+                 pool_priorities: list[int]) -> list[pa.Array]:
+    """SPEC §3's six pool columns, pool_id through execution_priority, from the two ids."""
+    names = pa.array(pool_names, pa.string())
+    priorities = pa.array(pool_priorities, pa.int64())
+    return [pool_id, pc.take(names, pool_id), pc.take(priorities, pool_id),
+            exec_pool_id, pc.take(names, exec_pool_id), pc.take(priorities, exec_pool_id)]
 
 
 class NameOrder:
@@ -131,8 +144,6 @@ def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int]
 
     pool_id = _buffer_array(columns["pool_id"], pa.uint64())
     exec_pool_id = _buffer_array(columns["execution_pool_id"], pa.uint64())
-    names = pa.array(pool_names, pa.string())
-    priorities = pa.array(pool_priorities, pa.int64())
 
     offsets = pa.array(columns["dep_offsets"], pa.int64()).cast(pa.int32())
     deps = pa.ListArray.from_arrays(offsets, _buffer_array(columns["dep_ids"], pa.uint64()))
@@ -152,12 +163,7 @@ def build_table(columns: dict, pool_names: list[str], pool_priorities: list[int]
             is_blocked.cast(pa.uint8()),
             is_ready.cast(pa.uint8()),
             elapsed,
-            pool_id,
-            pc.take(names, pool_id),
-            pc.take(priorities, pool_id),
-            exec_pool_id,
-            pc.take(names, exec_pool_id),
-            pc.take(priorities, exec_pool_id),
+            *pool_columns(pool_id, exec_pool_id, pool_names, pool_priorities),
             pc.if_else(pc.equal(seqno, 0), None, seqno),
             _buffer_array(columns["waiters"], pa.uint64()),
             pa.array(exceptions, pa.string()),
