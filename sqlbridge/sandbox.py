@@ -72,8 +72,9 @@ def harden(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
-def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Raise ``Readonly`` unless ``sql`` is one read-only SELECT-kind statement."""
+def check(con: duckdb.DuckDBPyConnection, sql: str, *, exposed: bool = False) -> None:
+    """Raise ``Readonly`` unless ``sql`` is one read-only SELECT-kind statement; ``exposed``
+    (a session served to others) also refuses DuckDB's metadata (``_refuse_metadata``)."""
     statements = con.extract_statements(sql)  # a ParserException is the caller's SYNTAX_ERROR
     if len(statements) != 1:
         raise SyntaxError_("Multi-statements are not allowed")
@@ -107,6 +108,8 @@ def check(con: duckdb.DuckDBPyConnection, sql: str) -> None:
                 c in str(node.get("table_name", "")) for c in "/\\."):
             raise Readonly(f"Cannot read the file {node.get('table_name')!r} in readonly mode: "
                            f"{_WHY}")
+    if exposed:
+        _refuse_metadata(tree)
 
 
 #: ClickHouse's ``max_ast_elements`` default; here counted as nodes of DuckDB's parse tree.
@@ -164,7 +167,7 @@ def _function_names(node: Any) -> Iterator[str]:
             yield from _function_names(value)
 
 
-# -- what an HTTP client may see (``check_exposed``) ------------------------------------------
+# -- what an HTTP client may see (``check(exposed=True)``) -----------------------------------------
 
 #: Schemas and catalogs of DuckDB's own metadata (its settings, its catalog, the session's
 #: internal objects and their CREATE statements).
@@ -173,7 +176,7 @@ _METADATA_CATALOGS = {"system", "temp"}
 _METADATA_PREFIXES = ("duckdb_", "pragma_", "sqlite_")
 
 
-def check_exposed(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+def _refuse_metadata(tree: Any) -> None:
     """For a session served to others (the HTTP endpoint): besides ``check``, refuse DuckDB's
     metadata (``duckdb_settings()``, ``system.main.duckdb_tables``, ``information_schema``,
     ``pragma_*``, ``current_setting`` of anything but the zone), answered as ClickHouse answers
@@ -182,8 +185,6 @@ def check_exposed(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     from sqlbridge import catalog
     from sqlbridge.errors import UnknownFunction, UnknownTable
 
-    serialized = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0]
-    tree = json.loads(serialized[0]) if serialized else {}
     for node in _nodes(tree):
         if node.get("class") == "FUNCTION" and isinstance(node.get("function_name"), str):
             name = node["function_name"].lower()

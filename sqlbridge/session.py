@@ -114,7 +114,7 @@ class Session:
         #: The limits statements run under unless their SETTINGS (or the caller's) say more.
         self.limits = limits or Limits()
         #: Served to others (the HTTP endpoint): DuckDB's metadata is refused too
-        #: (``sandbox.check_exposed``).
+        #: (``sandbox.check(exposed=True)``).
         self.exposed = exposed
         self._lock = threading.Lock()  # the lanes' bookkeeping only, never held while running
         self._free = threading.Condition(self._lock)
@@ -402,9 +402,7 @@ class Session:
                 live.begin()
             try:
                 if t.sql not in self._approved:
-                    sandbox.check(lane.con, t.sql)
-                    if self.exposed:
-                        sandbox.check_exposed(lane.con, t.sql)
+                    sandbox.check(lane.con, t.sql, exposed=self.exposed)
                     if len(self._approved) > 1024:
                         self._approved.clear()
                     self._approved.add(t.sql)
