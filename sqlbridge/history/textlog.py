@@ -25,6 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from .events import _whole_seconds
 from .schema import TEXT_LOG_SCHEMA, clickhouse_level
 
 _formatter = logging.Formatter()
@@ -100,7 +101,7 @@ def text_log_table(rows: list[tuple[Any, ...]], *, hostname: str, instance: str,
         cols = {c: () for c in _COLUMNS}
     micros = pa.array(cols["time"], pa.int64())
     ts = micros.cast(pa.timestamp("us", tz="UTC"))
-    seconds = pa.array([t - t % 1_000_000 for t in cols["time"]], pa.int64()).cast(ts.type)
+    seconds = _whole_seconds(ts)
     message = pa.array(cols["message"], pa.string())
     fmt = pa.array(cols["message_format_string"], pa.string())
     job = pa.array(cols["job"], pa.string())
