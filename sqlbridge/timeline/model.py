@@ -278,9 +278,7 @@ def build_timeline(
             else:
                 not_started["canceled before starting"] += 1
             continue
-        start = to_us(r["start_time"])
-        end = to_us(r["finish_time"]) if r["finish_time"] is not None else \
-            start + int(round((r["elapsed"] or 0.0) * 1e6))
+        start, end = to_us(r["start_time"]), _end(r)
         enqueue = to_us(r["enqueue_time"])
         first = enqueue if enqueue is not None else start
         if until_us is not None and first >= until_us:
@@ -369,7 +367,7 @@ def _now_of(rows: list[dict[str, Any]]) -> int:
             if t is not None and t > now:
                 now = t
         if r["start_time"] is not None and r["finish_time"] is None:
-            now = max(now, to_us(r["start_time"]) + int(round((r["elapsed"] or 0.0) * 1e6)))
+            now = max(now, _end(r))
     return now
 
 
