@@ -292,13 +292,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
 
     def _handle(self) -> None:
-        endpoint: Endpoint = self.server.endpoint
-        self.server.request_started()
-        try:
-            answer = self._answer(endpoint)
-        finally:
-            self.server.request_finished()
-        self._send(answer)
+        self._send(self._answer(self.server.endpoint))
 
     def handle_expect_100(self) -> bool:
         # Refuse an oversized body before the client sends it, rather than after.

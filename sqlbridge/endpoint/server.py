@@ -71,12 +71,6 @@ class _ServerMixin:
     endpoint: Endpoint
     timeouts: Timeouts
 
-    def request_started(self) -> None:
-        pass
-
-    def request_finished(self) -> None:
-        pass
-
     def make_handler(self, sock: socket.socket, address: Any, reader: Reader) -> Handler:
         """A ``Handler`` for one connection, without http.server's serve-it-all constructor
         (the dispatcher calls ``handle_one_request`` once per request)."""
