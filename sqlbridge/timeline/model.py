@@ -265,7 +265,7 @@ def build_timeline(
     if len(by_id) != len(rows):
         raise ValueError("the job table holds a job_id twice (several loader runs?): draw one "
                          "run at a time")
-    critical = _critical_path(by_id, now)
+    critical = _critical_path(by_id)
     kept = set(sel.kept)
     notes = list(sel.notes)
 
@@ -426,7 +426,7 @@ def _end(r: dict[str, Any]) -> int:
     return to_us(r["start_time"]) + int(round((r["elapsed"] or 0.0) * 1e6))
 
 
-def _critical_path(by_id: dict[int, dict[str, Any]], now: int) -> list[int]:
+def _critical_path(by_id: dict[int, dict[str, Any]]) -> list[int]:
     """The chain that ended last: from the job that finished last, back through the
     dependency that finished last each time (what it waited for), first job first."""
     ran = {i: r for i, r in by_id.items() if r["start_time"] is not None}
