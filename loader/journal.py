@@ -45,7 +45,14 @@ import pyarrow.compute as pc
 from .errors import format_exception
 from .job import FINAL_FIELDS, PENDING, REMOVED, STATUS_NAMES, LoadJob
 from .pool import InvalidArgument
-from .snapshot import SCHEMA, nullable_times, pool_columns
+from .snapshot import (
+    SCHEMA,
+    THREAD_ID_FIELD,
+    WORKER_FIELD,
+    _buffer_array,
+    nullable_times,
+    pool_columns,
+)
 
 if TYPE_CHECKING:
     from .columns import Columns
@@ -63,8 +70,8 @@ JOURNAL_SCHEMA = pa.schema(
         pa.field("event", pa.uint8(), nullable=False),
         pa.field("event_time", _TS, nullable=False),
         pa.field("parent_job_id", pa.uint64()),
-        pa.field("worker", pa.uint32()),
-        pa.field("thread_id", pa.uint64()),
+        WORKER_FIELD,
+        THREAD_ID_FIELD,
         *SCHEMA,
     ]
 )
@@ -244,11 +251,6 @@ def _ints(values: list[int], type: pa.DataType) -> pa.Array:
     return pa.array(values, type)
 
 
-def _int64s(values: array) -> pa.Array:
-    """An int64 Arrow array over an ``array('q')``, without a copy (the array is ours)."""
-    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
-
-
 def _build_table(buffer: list[object], jobs: list[LoadJob],
                  fixed: tuple[list[array], list[int] | None, int], pool_names: list[str],
                  pool_priorities: list[int]) -> pa.Table:
@@ -264,12 +266,13 @@ def _build_table(buffer: list[object], jobs: list[LoadJob],
     codes, waiters, pool_ids, exec_pool_ids = (_ints(buffer[k::_WIDTH], t) for k, t in (
         (1, pa.int8()), (2, pa.uint64()), (3, pa.uint64()), (4, pa.uint64())))
     copies, slots, lo = fixed
+    # int64 views of the array('q') copies, without a copy (the copies are ours).
+    views = (_buffer_array(c, pa.int64()) for c in copies)
     if slots is None:  # one cell per event already
-        schedule, enqueue, start, finish, elapsed, job_ids = map(_int64s, copies)
+        schedule, enqueue, start, finish, elapsed, job_ids = views
     else:
         rows = pc.subtract(pa.array(slots, pa.int64()), lo) if lo else pa.array(slots, pa.int64())
-        schedule, enqueue, start, finish, elapsed, job_ids = (
-            pc.take(_int64s(c), rows) for c in copies)
+        schedule, enqueue, start, finish, elapsed, job_ids = (pc.take(v, rows) for v in views)
     is_start = pc.equal(codes, PENDING)
     time = pc.if_else(is_start, start, finish)
 
