@@ -326,7 +326,7 @@ class Session:
                 and t.sql is not None:
             t = self._translation(text, tokens, True)
         limits = self.limits.with_settings(settings or {})
-        limits = limits.with_settings(getattr(t, "settings", None) or {})
+        limits = limits.with_settings(t.settings)
         table, stats = self._execute(t, text, limits, alive)
         before = stats.pop("rows_before_limit", None)
         return Answer(table, name, self.time_zone, stats, before)
