@@ -21,6 +21,7 @@ from array import array
 from typing import TYPE_CHECKING
 
 from .job import FINAL_FIELDS, REMOVED, LoadJob
+from .snapshot import NameOrder
 
 assert FINAL_FIELDS == ("status", "pool_id", "execution_pool_id", "waiters", "schedule_time",
                         "enqueue_time", "start_time", "finish_time", "start_ns",
@@ -60,8 +61,6 @@ def compact_if_due_locked(loader: AsyncLoader) -> None:
 
 def compact_locked(loader: AsyncLoader) -> None:
     """Drop every removed row and move every slot that pointed past one (see the module)."""
-    from .snapshot import NameOrder
-
     loader._epoch += 1  # odd: lock-free readers retry until it is even again
     try:
         new_of = loader._columns.compact()
