@@ -125,6 +125,9 @@ class Session:
         self._max_lanes = max_lanes
         self._idle: list[_Lane] = []
         self._busy: set[_Lane] = set()
+        #: Lanes being opened (outside the lock): they count against ``max_lanes`` from the
+        #: moment a thread decides to open one, so two threads cannot both take the last slot.
+        self._opening = 0
         self._db = duckdb.connect(":memory:")
         try:
             # GLOBAL: every lane's cursor must inherit it; a plain SET is connection-local and
@@ -340,16 +343,23 @@ class Session:
                 if self._idle:
                     lane = self._idle.pop()
                     break
-                if len(self._busy) < self._max_lanes:
+                if len(self._busy) + self._opening < self._max_lanes:
                     lane = None
+                    self._opening += 1
                     break
                 self._free.wait()
             if lane is not None:
                 self._busy.add(lane)
         if lane is None:
-            lane = self._new_lane()  # outside the lock: a cursor and its registrations
-            with self._lock:
-                self._busy.add(lane)
+            try:
+                lane = self._new_lane()  # outside the lock: a cursor and its registrations
+            finally:
+                with self._lock:
+                    self._opening -= 1
+                    if lane is None:  # it failed: the slot is free again
+                        self._free.notify()
+                    else:
+                        self._busy.add(lane)
         try:
             yield lane
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import zoneinfo
 
 import pyarrow as pa
@@ -385,3 +386,62 @@ def test_execute_takes_one_statement():
             db.execute("SELECT 1; SELECT 2")
         with pytest.raises(SyntaxError_, match="Empty query"):
             db.execute("  -- nothing\n")
+
+
+class _PeakSet(set):
+    """The session's busy lanes, remembering the most ever held at once."""
+
+    peak = 0
+
+    def add(self, item: object) -> None:
+        super().add(item)
+        self.peak = max(self.peak, len(self))
+
+
+def test_lanes_never_exceed_max_lanes_when_many_statements_open_them_at_once():
+    # A new lane is opened outside the session's lock: threads that all found no idle lane
+    # must not all open one. Eight threads race for two lanes; opening a lane is held up
+    # until as many threads as could possibly open one have tried (or a second has passed).
+    threads, max_lanes = 8, 2
+    with sqlbridge.Session(FakeLoader(), max_lanes=max_lanes) as db:
+        busy = _PeakSet()
+        db._busy = busy
+        real_new_lane = db._new_lane
+        opening, gate = threading.Semaphore(0), threading.Event()
+        opened = []
+
+        def slow_new_lane():
+            opened.append(1)
+            opening.release()
+            assert gate.wait(10)
+            return real_new_lane()
+
+        db._new_lane = slow_new_lane
+        start = threading.Barrier(threads + 1, timeout=10)
+        errors: list[BaseException] = []
+
+        def statement() -> None:
+            try:
+                start.wait()
+                assert db.query("SELECT count() AS n FROM system.asynchronous_loader"
+                                ).column("n").to_pylist() == [7]
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        workers = [threading.Thread(target=statement) for _ in range(threads)]
+        for w in workers:
+            w.start()
+        start.wait()
+        assert opening.acquire(timeout=10)  # the first lane beyond the idle one is opening
+        # Without the reservation, every thread but the idle lane's would be in here now.
+        deadline = time.monotonic() + 1.0
+        for _ in range(threads - 2):
+            if not opening.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break
+        gate.set()
+        for w in workers:
+            w.join(10)
+        assert not any(w.is_alive() for w in workers)
+        assert errors == []
+        assert len(opened) <= max_lanes - 1  # one idle lane existed; one more may be opened
+        assert busy.peak <= max_lanes
