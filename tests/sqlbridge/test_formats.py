@@ -108,7 +108,10 @@ def clickhouse(table: pa.Table, fmt: str, directory, tz: str = "UTC") -> bytes:
     spec = structure(table).replace("\\", "\\\\").replace("'", "\\'")
     sql = (
         f"SELECT * FROM file('{path}', Parquet, '{spec}') FORMAT {fmt} "
-        f"SETTINGS session_timezone='{tz}', output_format_pretty_color=0"
+        f"SETTINGS session_timezone='{tz}', output_format_pretty_color=0, "
+        # ClickHouse reads a Parquet file's parts in parallel and may emit them out
+        # of order; the oracle must print the rows in the file's order.
+        "max_threads=1, input_format_parquet_preserve_order=1"
     )
     return query(sql)
 
