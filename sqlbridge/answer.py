@@ -62,6 +62,17 @@ def read_result(relation: duckdb.DuckDBPyRelation, limits: Limits) -> pa.Table:
     return pa.Table.from_batches(batches, schema=reader.schema)
 
 
+def capped(table: pa.Table, limits: Limits) -> pa.Table:
+    """A result made whole before it is counted (a ready answer, a plan) against the caps:
+    one block, so ``break`` keeps it all and ``throw`` refuses it."""
+    rows, nbytes = table.num_rows, table.nbytes
+    if limits.result_overflow_mode == "throw" and (
+            (limits.max_result_rows and rows > limits.max_result_rows)
+            or (limits.max_result_bytes and nbytes > limits.max_result_bytes)):
+        raise result_exceeded(limits, rows, nbytes)
+    return table
+
+
 def statistics(started: float, rows: int, nbytes: int) -> dict[str, Any]:
     return {"elapsed": time.perf_counter() - started, "rows_read": rows, "bytes_read": nbytes}
 

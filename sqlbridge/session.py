@@ -41,7 +41,7 @@ import duckdb
 import pyarrow as pa
 
 from sqlbridge import catalog, sandbox
-from sqlbridge.answer import Answer, clickhouse_describe, read_result, statistics
+from sqlbridge.answer import Answer, capped, clickhouse_describe, read_result, statistics
 from sqlbridge.duckdb_errors import from_duckdb
 from sqlbridge.errors import (
     QueryError,
@@ -400,7 +400,7 @@ class Session:
                  alive: Callable[[], bool] | None) -> tuple[pa.Table, dict[str, Any]]:
         started = time.perf_counter()
         if t.result is not None:
-            return t.result, statistics(started, 0, 0)
+            return capped(t.result, limits), statistics(started, 0, 0)
         assert t.sql is not None
         limit = limits.max_execution_time
         with self._lane() as lane:
@@ -419,7 +419,8 @@ class Session:
                 duck_types, table = self._run_on(lane, t, limits)
                 if t.explain:
                     plan = "\n".join(table.column("explain_value").to_pylist())
-                    table, duck_types = pa.table({"explain": plan.split("\n")}), ["VARCHAR"]
+                    table = capped(pa.table({"explain": plan.split("\n")}), limits)
+                    duck_types = ["VARCHAR"]
                 scanned = [live.current() for live in lane.live.values()]
             except duckdb.InterruptException:
                 lane.tainted = True

@@ -97,10 +97,12 @@ def _explain(rest: str, translate_query: TranslateQuery) -> Translation:
     inner = translate_query(rest)
     if inner.sql is None or inner.describe:
         raise NotImplemented_("EXPLAIN needs a SELECT query")
+    # The query's SETTINGS apply to the EXPLAIN, as in ClickHouse (its limits to the plan's rows).
     if kind == "SYNTAX":
         return Translation(sql=None, result=pa.table({"explain": inner.sql.split("\n")}),
-                           format=inner.format)
-    return Translation(sql=inner.sql, format=inner.format, tables=inner.tables, explain=True)
+                           format=inner.format, settings=inner.settings)
+    return Translation(sql=inner.sql, format=inner.format, tables=inner.tables, explain=True,
+                       settings=inner.settings)
 
 
 def describe(tree: exp.Describe, translate_query: TranslateQuery) -> Translation:

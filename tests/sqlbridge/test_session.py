@@ -445,3 +445,24 @@ def test_lanes_never_exceed_max_lanes_when_many_statements_open_them_at_once():
         assert errors == []
         assert len(opened) <= max_lanes - 1  # one idle lane existed; one more may be opened
         assert busy.peak <= max_lanes
+
+
+@pytest.mark.parametrize("sql", [
+    "EXPLAIN SELECT 1 SETTINGS max_result_rows = 1, result_overflow_mode = 'throw'",
+    "EXPLAIN SYNTAX SELECT 1, 2 SETTINGS max_result_bytes = 1",
+])
+def test_explain_honours_the_querys_result_limits(db, sql):
+    from sqlbridge.errors import TooManyRowsOrBytes
+
+    with pytest.raises(TooManyRowsOrBytes, match="Limit for result exceeded"):
+        db.execute(sql)
+    assert db.execute("SELECT 1").table.num_rows == 1  # the session is still usable
+
+
+def test_explain_checks_its_settings_as_the_query_would(db):
+    from sqlbridge.errors import CannotParseInputAssertionFailed
+
+    with pytest.raises(CannotParseInputAssertionFailed):
+        db.execute("EXPLAIN SELECT 1 SETTINGS max_execution_time = 'soon'")
+    plan = db.execute("EXPLAIN SELECT 1 SETTINGS max_execution_time = 5, max_result_rows = 100")
+    assert plan.table.column_names == ["explain"] and plan.table.num_rows > 1
