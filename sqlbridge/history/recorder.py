@@ -176,13 +176,31 @@ class Recorder:
         self._journal = loader.open_journal(capacity=capacity)
         self._handler = TextLogHandler(text_log_capacity, text_log_level)
         add_record_tap(self._handler.capture)
-        self._write_processes(ended=None, end_reason=None)
-        with _recorders_lock:
-            _recorders.setdefault(loader, []).append(self)
-        self._thread = threading.Thread(target=self._run, name="asl-history-writer",
-                                        daemon=True)
-        self._thread.start()
+        try:
+            self._write_processes(ended=None, end_reason=None)
+            with _recorders_lock:
+                _recorders.setdefault(loader, []).append(self)
+            self._thread = threading.Thread(target=self._run, name="asl-history-writer",
+                                            daemon=True)
+            self._thread.start()
+        except BaseException:
+            # A recorder that failed to start (a disk that refuses the processes row, no
+            # thread to be had) must not leave the engine feeding a journal nobody drains.
+            self._abandon()
+            raise
         atexit.register(_close_at_exit, weakref.ref(self))
+
+    def _abandon(self) -> None:
+        self.closed = True
+        self._journal.close()
+        remove_record_tap(self._handler.capture)
+        self._unregister()
+
+    def _unregister(self) -> None:
+        with _recorders_lock:
+            live = _recorders.get(self.loader)
+            if live and self in live:
+                live.remove(self)
 
     # -- the writer thread ------------------------------------------------------------
 
@@ -376,10 +394,7 @@ class Recorder:
                 remove_record_tap(self._handler.capture)
                 self._count_unwritten_as_dropped()
                 self._write_processes(ended=time.time_ns() // 1000, end_reason=reason)
-        with _recorders_lock:
-            live = _recorders.get(self.loader)
-            if live and self in live:
-                live.remove(self)
+        self._unregister()
 
     def _count_unwritten_as_dropped(self) -> None:
         # Rows the last flush could not write (a disk still full at close) have no later flush

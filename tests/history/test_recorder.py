@@ -325,3 +325,28 @@ def test_recording_something_that_is_not_a_loader_is_a_type_error(history):
     with pytest.raises(TypeError, match="AsyncLoader"):
         record_history(object(), history)
     assert not history.exists()
+
+
+
+def test_a_recorder_that_fails_to_start_leaves_no_journal_tap_or_registration(
+        history, monkeypatch):
+    from loader import AsyncLoader, Pool, context
+    from sqlbridge.history import recorder as recorder_module
+
+    class NoThreads(recorder_module.threading.Thread):
+        def start(self):
+            raise RuntimeError("can't start new thread")
+
+    taps = context._taps
+    with AsyncLoader([Pool("default", 2)]) as loader:
+        monkeypatch.setattr(recorder_module.threading, "Thread", NoThreads)
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            record_history(loader, history, flush_interval=SLOW)
+        monkeypatch.undo()
+        assert loader._journals == []  # the engine feeds no journal nobody drains
+        assert context._taps == taps
+        assert recorder_module.recorders_of(loader) == []
+        with record_history(loader, history, flush_interval=SLOW):  # a retry records
+            loader.schedule([LoadJob(noop, name="after")])
+            loader.wait_all(timeout=30)
+    assert [r["job"] for r in rows(history, "log", "job", "type = 'JobFinish'")] == ["after"]
