@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from sqlbridge.history.schema import LOG_SCHEMA, PROCESSES_SCHEMA
 from sqlbridge.history.tables import PROCESSES_VIEW_SCHEMA
 
-__all__ = ["PROCESSES_VIEW_SCHEMA", "Process", "read_processes", "interrupted_rows"]
+__all__ = ["PROCESSES_VIEW_SCHEMA", "Process", "read_processes", "is_alive", "interrupted_rows"]
 
 
 _MIN_STALE = 5.0
@@ -117,18 +117,24 @@ def read_processes(files: Sequence[str], now: dt.datetime | None = None) -> pa.T
         return PROCESSES_VIEW_SCHEMA.empty_table()
     table = pa.concat_tables(tables)
     host = socket.gethostname()
-    alive = []
-    for row in table.select(["hostname", "pid", "started", "heartbeat", "flush_interval",
-                             "ended"]).to_pylist():
-        if row["ended"] is not None:
-            alive.append(0)
-        elif row["hostname"] == host:
-            alive.append(int(_pid_alive(row["pid"], row["started"])))
-        else:
-            stale = max(3 * row["flush_interval"], _MIN_STALE)
-            alive.append(int((now - row["heartbeat"]).total_seconds() < stale))
+    alive = [int(is_alive(row, host, now)) for row in table.select(ALIVE_COLUMNS).to_pylist()]
     return table.append_column(PROCESSES_VIEW_SCHEMA.field("is_alive"),
                                pa.array(alive, pa.uint8()))
+
+
+#: The columns of a processes row that ``is_alive`` reads.
+ALIVE_COLUMNS = ["hostname", "pid", "started", "heartbeat", "flush_interval", "ended"]
+
+
+def is_alive(row: Mapping[str, object], host: str, now: dt.datetime) -> bool:
+    """Whether the process of one processes row (``ALIVE_COLUMNS``) still records: the rule
+    this module's docstring states, the one place it is written."""
+    if row["ended"] is not None:
+        return False
+    if row["hostname"] == host:
+        return _pid_alive(row["pid"], row["started"])  # type: ignore[arg-type]
+    stale = max(3 * row["flush_interval"], _MIN_STALE)  # type: ignore[operator]
+    return (now - row["heartbeat"]).total_seconds() < stale  # type: ignore[operator]
 
 
 def processes_of(table: pa.Table) -> dict[str, Process]:

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .liveness import ALIVE_COLUMNS, is_alive
 from .schema import (
     RETENTION_SCHEMA,
     SCHEMA_VERSION,
@@ -92,13 +93,27 @@ class RetentionReport:
 
 
 def _alive_instances(layout: Layout, own: str, now: float) -> set[str]:
-    """Instances of other processes that still record (their segments are theirs to trim)."""
+    """Instances of other processes that still record (their segments are theirs to trim),
+    by the readers' rule (``liveness.is_alive``: a zombie or a reused pid is dead)."""
     alive: set[str] = set()
     host = socket.gethostname()
+    when = _dt.datetime.fromtimestamp(now, _dt.UTC)
     try:
         names = os.listdir(layout.processes)
     except FileNotFoundError:
         return alive
+    for name in names:
+        if not name.endswith(".parquet") or name.startswith(own):
+            continue
+        try:
+            row = pq.read_table(layout.processes / name,
+                                columns=["loader_instance", *ALIVE_COLUMNS]).to_pylist()[0]
+        except Exception:  # noqa: BLE001 - unreadable: treat as alive, touch nothing of it
+            alive.add(name[:-len(".parquet")])
+            continue
+        if is_alive(row, host, when):
+            alive.add(row["loader_instance"])
+    return alive
     for name in names:
         if not name.endswith(".parquet") or name.startswith(own):
             continue

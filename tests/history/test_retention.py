@@ -134,3 +134,30 @@ def test_a_negative_policy_is_refused_at_once():
     for bad in ({"max_age": -1}, {"max_rows": -5}, {"interval": -1.0}):
         with pytest.raises(ValueError, match="must be >= 0"):
             Retention(**bad)
+
+
+def test_a_dead_process_whose_pid_was_reused_is_trimmed_like_any_dead_one(fake, history):
+    import datetime as dt
+    import os
+    import uuid
+
+    import pyarrow as pa
+
+    rec = record(fake, history, ["a", "b"])
+    rec.close()
+    # Its processes row says "still recording", with a pid that exists now but started long
+    # after it (another process took the pid): the readers count it dead, so must retention.
+    path = history / "processes" / f"{rec.instance}.parquet"
+    row = pq.read_table(path)
+    started = pa.array([dt.datetime(2000, 1, 1, tzinfo=dt.UTC)], row.schema.field("started").type)
+    row = row.set_column(row.schema.get_field_index("started"), "started", started)
+    row = row.set_column(row.schema.get_field_index("pid"), "pid",
+                         pa.array([os.getpid()], row.schema.field("pid").type))
+    row = row.set_column(row.schema.get_field_index("ended"), "ended",
+                         pa.nulls(1, row.schema.field("ended").type))
+    pq.write_table(row, path)
+    assert query(history, "processes", "SELECT count(*) FROM t WHERE ended IS NULL") == [(1,)]
+    report = apply_retention(history, max_age=60, now=time.time() + 3600,
+                             instance=uuid.uuid4().hex)
+    assert report.rows_deleted == 4
+    assert rows(history, "log") == []
