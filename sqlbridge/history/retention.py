@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .liveness import ALIVE_COLUMNS, is_alive
+from .alive import ALIVE_COLUMNS, is_alive
 from .schema import (
     RETENTION_SCHEMA,
     SCHEMA_VERSION,
