@@ -16,6 +16,7 @@ _EXPORTS = {
     "Retention": "sqlbridge.history.retention",
     "RetentionReport": "sqlbridge.history.retention",
     "recorders_of": "sqlbridge.history.recorder",
+    "recorded_paths": "sqlbridge.history.recorder",
     "Redactor": "sqlbridge.history.redaction",
     "HistoryError": "sqlbridge.history.schema",
     "NotAHistory": "sqlbridge.history.schema",

@@ -40,19 +40,12 @@ import pyarrow.fs as pafs
 
 from sqlbridge.history.liveness import interrupted_rows, processes_of, read_processes
 from sqlbridge.history.reader import History
+from sqlbridge.history.recorder import recorded_paths, recorders_of
 from sqlbridge.history.schema import LOG_SCHEMA
 from sqlbridge.history.tables import LOG, PROCESSES, TABLES, TEXT_LOG, raw_name
 
 __all__ = ["SessionHistory"]
 
-
-def _recorders_of(loader: Any) -> list[Any]:
-    try:
-        from sqlbridge.history import recorder
-    except ImportError:
-        return []
-    find = getattr(recorder, "recorders_of", None)
-    return list(find(loader)) if find is not None else []
 
 
 class SessionHistory:
@@ -80,11 +73,10 @@ class SessionHistory:
             return None
         if getattr(loader, "asl_history", None) is not None:
             return self._history
-        self._recorders = _recorders_of(loader)
+        self._recorders = recorders_of(loader)
         # Paths stay known after their recorder closes: what it wrote is still history.
         paths = self._recorder_paths + tuple(
-            p for p in sorted({os.fspath(r.path) for r in self._recorders})
-            if p not in self._recorder_paths)
+            p for p in recorded_paths(loader) if p not in self._recorder_paths)
         if paths != self._recorder_paths:
             self._recorder_paths = paths
             self._history = History(list(paths))

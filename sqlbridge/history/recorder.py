@@ -57,7 +57,10 @@ from .textlog import TextLogHandler, text_log_table
 log = logging.getLogger(__name__)
 
 _recorders: weakref.WeakKeyDictionary[Any, list[Recorder]] = weakref.WeakKeyDictionary()
-_recorders_lock = threading.Lock()
+#: Where each loader has been recorded in this process, closed recorders included: what they
+#: wrote is still that loader's history, so a session opened after close() shows it.
+_recorded: weakref.WeakKeyDictionary[Any, dict[str, None]] = weakref.WeakKeyDictionary()
+_recorders_lock = threading.Lock()  # guards both
 #: Values of redacted tags remembered across flushes (a job's log lines may come later).
 _MAX_SECRETS = 4096
 
@@ -115,6 +118,14 @@ def recorders_of(loader: Any) -> list[Recorder]:
     """The open recorders of ``loader`` (the live session shows their histories)."""
     with _recorders_lock:
         return [r for r in _recorders.get(loader, ()) if not r.closed]
+
+
+def recorded_paths(loader: Any) -> list[str]:
+    """Every history directory ``loader`` has been recorded to in this process, open or
+    closed, first recorded first (one that has since been deleted is left out)."""
+    with _recorders_lock:
+        paths = list(_recorded.get(loader, ()))
+    return [p for p in paths if os.path.isdir(p)]
 
 
 class Recorder:
@@ -180,6 +191,7 @@ class Recorder:
             self._write_processes(ended=None, end_reason=None)
             with _recorders_lock:
                 _recorders.setdefault(loader, []).append(self)
+                _recorded.setdefault(loader, {})[os.fspath(self.path)] = None
             self._thread = threading.Thread(target=self._run, name="asl-history-writer",
                                             daemon=True)
             self._thread.start()

@@ -187,7 +187,7 @@ def readable_directories(loader: Any) -> list[str]:
     else:
         recorder = sys.modules.get("sqlbridge.history.recorder")
         if recorder is not None:
-            roots = [r.path for r in recorder.recorders_of(loader)]
+            roots = recorder.recorded_paths(loader)
     return sorted({os.path.join(os.path.abspath(r), "") for r in roots})
 
 
@@ -203,9 +203,10 @@ def admit_directories(con: duckdb.DuckDBPyConnection, loader: Any) -> None:
 
 def has_history(loader: Any) -> bool:
     """Whether a session over ``loader`` has history tables to show: it is a history read
-    offline (``asl_history``), or something records it.  Cheap: the recorder module is only
-    asked if some code already imported it (nothing records otherwise)."""
+    offline (``asl_history``), or something records it or has recorded it.  Cheap: the
+    recorder module is only asked if some code already imported it (nothing records
+    otherwise)."""
     if getattr(loader, "asl_history", None) is not None:
         return True
     recorder = sys.modules.get("sqlbridge.history.recorder")
-    return recorder is not None and bool(recorder.recorders_of(loader))
+    return recorder is not None and bool(recorder.recorded_paths(loader))

@@ -75,6 +75,23 @@ def test_a_session_keeps_showing_a_history_after_its_recorder_closes(loader, his
             {"is_alive": 0, "end_reason": "closed"}]
 
 
+def test_a_session_opened_after_the_recorder_closed_shows_its_history(loader, history,
+                                                                       tmp_path) -> None:
+    with record_history(loader, history, flush_interval=3600):
+        loader.schedule([LoadJob(lambda _l, _j: None, name="before")])
+        loader.wait_all(timeout=TIMEOUT)
+    second = tmp_path / "second"
+    with record_history(loader, second, flush_interval=3600):  # a restart of the recording
+        loader.schedule([LoadJob(lambda _l, _j: None, name="after")])
+        loader.wait_all(timeout=TIMEOUT)
+    with sqlbridge.connect(loader) as db:
+        assert db.query("SELECT job, count() FROM system.asynchronous_loader_log "
+                        "GROUP BY job ORDER BY job").to_pylist() == [
+            {"job": "after", "count()": 2}, {"job": "before", "count()": 2}]
+        assert db.query("SELECT count() FROM system.asynchronous_loader_processes "
+                        "WHERE is_alive = 0").column(0).to_pylist() == [2]
+
+
 def test_the_http_endpoint_serves_the_log_of_a_recording_loader(loader, history) -> None:
     with record_history(loader, history, flush_interval=3600):
         loader.schedule([LoadJob(lambda _l, _j: None, name="served")])
