@@ -34,15 +34,13 @@ import pyarrow.parquet as pq
 
 from sqlbridge.history.schema import (
     MARKER,
-    SCHEMA_VERSION,
     SCHEMAS,
     SEGMENTED_TABLES,
     TABLE_DIRS,
     HistoryError,
-    NewerHistoryVersion,
     NotAHistory,
     parse_segment_name,
-    read_marker,
+    schema_version_of,
     visible_segments,
 )
 
@@ -70,18 +68,9 @@ def check_root(root: Path) -> None:
     if not root.is_dir():
         raise NotAHistory(f"{root} is a file, not an asl history: give the directory that "
                           "sqlbridge.record_history wrote")
-    marker = read_marker(root)
-    if marker is None:
+    if schema_version_of(root, to="read it") is None:
         raise NotAHistory(f"{root} is not an asl history (it has no {MARKER}): give the "
                           "directory that sqlbridge.record_history wrote")
-    version = marker.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise NotAHistory(f"{root / MARKER} has no integer schema_version; it was not written "
-                          "by asl")
-    if version > SCHEMA_VERSION:
-        raise NewerHistoryVersion(
-            f"{root} was written by a newer asl (history schema version {version}; this asl "
-            f"reads up to {SCHEMA_VERSION}): upgrade asl to read it")
 
 
 def _is_history(path: Path) -> bool:

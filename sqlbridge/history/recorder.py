@@ -41,14 +41,12 @@ from .schema import (
     LOG_SCHEMA,
     MARKER,
     PROCESSES_SCHEMA,
-    SCHEMA_VERSION,
     TEXT_LOG_SCHEMA,
     Layout,
-    NewerHistoryVersion,
     NotAHistory,
     UnwritableHistory,
     marker_text,
-    read_marker,
+    schema_version_of,
     segment_name,
 )
 from .segments import clean_up, merge_all, write_atomic
@@ -81,24 +79,19 @@ def open_history(path: str | os.PathLike[str]) -> Layout:
         raise NotAHistory(f"{root} is a file, not a history directory; "
                           "pass a new or empty directory, or one made by record_history")
     try:
-        marker = read_marker(root) if root.is_dir() else None
+        version = schema_version_of(root, to="append to it, or record elsewhere") \
+            if root.is_dir() else None
     except PermissionError as e:
         raise UnwritableHistory(f"cannot read {root}: {e.strerror}") from None
-    if marker is None and root.is_dir():
+    if version is None and root.is_dir():
         others = [n for n in os.listdir(root) if n != ".tmp"]
         if others:
             raise NotAHistory(f"{root} is not empty and holds no {MARKER}; pass a new or "
                               "empty directory, or one made by record_history")
-    if marker is not None:
-        version = marker.get("schema_version")
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise NewerHistoryVersion(
-                f"{root} was written with history schema version {version}, newer than this "
-                f"asl's {SCHEMA_VERSION}; upgrade asl to append to it, or record elsewhere")
     layout = Layout(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        if marker is None:
+        if version is None:
             # The marker comes first, so a half-created directory is still recognizably ours.
             tmp = root / f".{MARKER}.{uuid.uuid4().hex}.tmp"
             tmp.write_text(marker_text(), encoding="utf-8")

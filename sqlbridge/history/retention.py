@@ -34,12 +34,10 @@ import pyarrow.parquet as pq
 from .alive import ALIVE_COLUMNS, is_alive
 from .schema import (
     RETENTION_SCHEMA,
-    SCHEMA_VERSION,
     Layout,
-    NewerHistoryVersion,
     NotAHistory,
     parse_segment_name,
-    read_marker,
+    schema_version_of,
     segment_name,
     visible_segments,
 )
@@ -181,12 +179,8 @@ def apply_retention(
                                  ("archive", archive)) if v is not None}
     policy = policy.replace(**changes)
     layout = Layout(Path(path))
-    marker = read_marker(layout.root)
-    if marker is None:
+    if schema_version_of(layout.root, to="trim it") is None:
         raise NotAHistory(f"{layout.root} is not an asl history (no asl-history.json)")
-    if marker.get("schema_version", 0) > SCHEMA_VERSION:
-        raise NewerHistoryVersion(f"{layout.root} was written by a newer asl (schema "
-                                  f"{marker.get('schema_version')}); upgrade asl to trim it")
     own = instance or uuid.uuid4().hex
     wall = time.time() if now is None else now
     t0 = time.monotonic()

@@ -337,5 +337,25 @@ def read_marker(root: str | os.PathLike[str]) -> Mapping[str, object] | None:
     return data
 
 
+def schema_version_of(root: str | os.PathLike[str], *, to: str) -> int | None:
+    """The schema version ``root``'s marker names; None if it has no marker.
+
+    Raises NotAHistory (a marker that is not asl's, or without an integer version) or
+    NewerHistoryVersion (a newer asl wrote it; the message ends "upgrade asl to ``to``").
+    """
+    marker = read_marker(root)
+    if marker is None:
+        return None
+    version = marker.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise NotAHistory(f"{Path(root) / MARKER} has no integer schema_version; it was not "
+                          "written by asl")
+    if version > SCHEMA_VERSION:
+        raise NewerHistoryVersion(
+            f"{root} was written by a newer asl (history schema version {version}; this asl "
+            f"knows up to {SCHEMA_VERSION}): upgrade asl to {to}")
+    return version
+
+
 def marker_text() -> str:
     return json.dumps({"format": FORMAT_NAME, "schema_version": SCHEMA_VERSION}) + "\n"

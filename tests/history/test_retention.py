@@ -161,3 +161,21 @@ def test_a_dead_process_whose_pid_was_reused_is_trimmed_like_any_dead_one(fake, 
                              instance=uuid.uuid4().hex)
     assert report.rows_deleted == 4
     assert rows(history, "log") == []
+
+
+def test_retention_refuses_a_history_of_a_newer_or_foreign_schema_in_one_line(tmp_path):
+    import json
+
+    import pytest
+
+    from sqlbridge.history.schema import NewerHistoryVersion, NotAHistory
+
+    root = tmp_path / "h"
+    root.mkdir()
+    marker = root / "asl-history.json"
+    for version, error, words in [(99, NewerHistoryVersion, "upgrade asl to trim it"),
+                                  ("2", NotAHistory, "no integer schema_version")]:
+        marker.write_text(json.dumps({"format": "asl-history", "schema_version": version}))
+        with pytest.raises(error, match=words) as e:
+            apply_retention(root, max_age=60)
+        assert "\n" not in str(e.value)
