@@ -34,6 +34,9 @@ def acquire_yielding(lock: threading.Lock) -> None:
     lock.acquire()
 
 
+_ACQUIRE = type(threading.Lock()).acquire  # a C function: called from C in the map below
+
+
 def acquire_despite_interrupts(lock: threading.Lock) -> BaseException | None:
     """Take ``lock`` even if Ctrl-C arrives meanwhile; return that interrupt for the caller
     to raise once its clean-up under the lock is done.
@@ -42,12 +45,19 @@ def acquire_despite_interrupts(lock: threading.Lock) -> BaseException | None:
     behind would be wrong for ever.
     """
     interrupt = None
+    held: list[bool] = []
     while True:
         try:
-            lock.acquire()
+            # Python runs signal handlers between bytecodes, so Ctrl-C can be raised just
+            # after a plain ``lock.acquire()`` has returned, with the lock held: retrying
+            # would then wait for ever on our own lock.  ``list.extend(map(...))`` calls
+            # acquire and records its result in C, with no bytecode in between.
+            held.extend(map(_ACQUIRE, (lock,)))
             return interrupt
         except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
             interrupt = exc
+            if held:
+                return interrupt
 
 
 def new_latch() -> threading.Lock:

@@ -264,6 +264,39 @@ def test_ctrl_c_while_wait_retakes_the_loader_lock_keeps_mutual_exclusion(syncs)
     assert root.waiters_count == 0
 
 
+def test_ctrl_c_just_after_the_loader_lock_is_taken_is_returned_not_a_second_wait():
+    """Python runs a signal handler between bytecodes, so Ctrl-C can be raised just after
+    ``acquire()`` has returned with the lock held.  A retry of ``acquire()`` then waited for
+    ever on its own lock (seen once in CI, under load, in the test above).  A profile hook
+    raising at the first C return of ``acquire_despite_interrupts`` puts an interrupt exactly
+    there, deterministically."""
+    from loader.latches import acquire_despite_interrupts
+
+    lock = threading.Lock()
+    fired: list[object] = []
+
+    def interrupt_at_first_return(frame, event, arg):
+        if event == "c_return" and frame.f_code is acquire_despite_interrupts.__code__:
+            fired.append(arg)
+            raise Interrupted()  # raising also ends profiling: one interrupt
+
+    def take() -> BaseException | None:
+        sys.setprofile(interrupt_at_first_return)
+        try:
+            return acquire_despite_interrupts(lock)
+        finally:
+            sys.setprofile(None)
+
+    taker, outcome = run_in_thread(take, name="test-taker")
+    taker.join(SHORT)
+    stuck = taker.is_alive()
+    if stuck:
+        lock.release()  # it took the lock, then waited on it: free it so the thread ends
+    join_thread(taker, outcome)
+    assert not stuck, "an interrupt just after the lock was taken made it wait on the lock"
+    assert fired and isinstance(outcome["result"], Interrupted) and lock.locked()
+
+
 def test_ctrl_c_while_wait_waits_for_the_loader_lock_undoes_its_waiter_count(syncs):
     loader = AsyncLoader([Pool("p", 2)], log_failures=False)
     hooks = Recorder()
