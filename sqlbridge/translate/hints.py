@@ -67,8 +67,31 @@ def _computed_type(node: exp.Expression, columns: Columns) -> str | None:
         return "Bool"  # ClickHouse's true/false literals are Bool (comparisons are UInt8)
     if isinstance(node, exp.Window):
         return _computed_type(node.this, columns)
+    literal = _integer_literal_type(node)
+    if literal is not None:
+        return literal
     entry = lookup(node)
     return entry.type_for(node, columns) if entry is not None else None
+
+
+def _integer_literal_type(node: exp.Expression) -> str | None:
+    """ClickHouse types an integer literal by its value, the smallest that holds it: ``1`` is
+    UInt8, ``256`` UInt16, ``-1`` Int8 (DuckDB says INTEGER for all three)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    negative = isinstance(node, exp.Neg)
+    literal = node.this if negative else node
+    while isinstance(literal, exp.Paren):
+        literal = literal.this
+    if not isinstance(literal, exp.Literal) or literal.is_string or not literal.is_int:
+        return None
+    value = -int(literal.this) if negative else int(literal.this)
+    for bits in (8, 16, 32, 64):
+        if value >= 0 and value < 1 << bits:
+            return f"UInt{bits}"
+        if value < 0 and value >= -(1 << (bits - 1)):
+            return f"Int{bits}"
+    return None
 
 
 #: Expressions whose result is never NULL that are not function calls.

@@ -275,3 +275,16 @@ def test_awkward_strings_print_byte_for_byte(db, oracle, fmt):
 def test_pretty_cuts_long_results_like_clickhouse(db, oracle):
     sql = "SELECT number, toString(number) AS s FROM numbers(1200)"
     assert db.run(sql, "PrettyCompact") == oracle(sql, "PrettyCompact")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT 1",
+    "SELECT 1 AS x, -1 AS y, 256 AS z, (7) AS p, 70000 AS u32, -129 AS i16, 5000000000 AS u64, "
+    "-9223372036854775808 AS i64, 18446744073709551615 AS umax, 1.5 AS f, 'a' AS s",
+    f"SELECT job, 1 AS one FROM {T} ORDER BY job LIMIT 3",
+])
+def test_an_integer_literal_is_typed_by_its_value_as_clickhouse_types_it(db, oracle, sql):
+    expected = oracle(sql)
+    got = json.loads(db.run(sql, "JSONCompact"))
+    assert got["meta"] == expected["meta"]
+    assert got["data"] == expected["data"]
