@@ -92,7 +92,7 @@ class RetentionReport:
 
 def _alive_instances(layout: Layout, own: str, now: float) -> set[str]:
     """Instances of other processes that still record (their segments are theirs to trim),
-    by the readers' rule (``liveness.is_alive``: a zombie or a reused pid is dead)."""
+    by the readers' rule (``alive.is_alive``: a zombie or a reused pid is dead)."""
     alive: set[str] = set()
     host = socket.gethostname()
     when = _dt.datetime.fromtimestamp(now, _dt.UTC)
@@ -110,29 +110,6 @@ def _alive_instances(layout: Layout, own: str, now: float) -> set[str]:
             alive.add(name[:-len(".parquet")])
             continue
         if is_alive(row, host, when):
-            alive.add(row["loader_instance"])
-    return alive
-    for name in names:
-        if not name.endswith(".parquet") or name.startswith(own):
-            continue
-        try:
-            row = pq.read_table(layout.processes / name).to_pylist()[0]
-        except Exception:  # noqa: BLE001 - unreadable: treat as alive, touch nothing of it
-            alive.add(name[:-len(".parquet")])
-            continue
-        if row["ended"] is not None:
-            continue
-        if row["hostname"] == host:
-            try:
-                os.kill(row["pid"], 0)
-                alive.add(row["loader_instance"])
-            except ProcessLookupError:
-                pass
-            except PermissionError:
-                alive.add(row["loader_instance"])
-            continue
-        age = now - row["heartbeat"].timestamp()
-        if age < max(3 * row["flush_interval"], 5.0):
             alive.add(row["loader_instance"])
     return alive
 
