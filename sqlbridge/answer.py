@@ -53,8 +53,7 @@ def read_result(relation: duckdb.DuckDBPyRelation, limits: Limits) -> pa.Table:
         batches.append(batch)
         rows += batch.num_rows
         nbytes += batch.nbytes
-        if (limits.max_result_rows and rows > limits.max_result_rows) or \
-                (limits.max_result_bytes and nbytes > limits.max_result_bytes):
+        if limits.exceeded(rows, nbytes):
             if limits.result_overflow_mode == "break":
                 break
             reader.close()
@@ -66,9 +65,7 @@ def capped(table: pa.Table, limits: Limits) -> pa.Table:
     """A result made whole before it is counted (a ready answer, a plan) against the caps:
     one block, so ``break`` keeps it all and ``throw`` refuses it."""
     rows, nbytes = table.num_rows, table.nbytes
-    if limits.result_overflow_mode == "throw" and (
-            (limits.max_result_rows and rows > limits.max_result_rows)
-            or (limits.max_result_bytes and nbytes > limits.max_result_bytes)):
+    if limits.result_overflow_mode == "throw" and limits.exceeded(rows, nbytes):
         raise result_exceeded(limits, rows, nbytes)
     return table
 

@@ -57,6 +57,11 @@ class Limits:
     max_result_bytes: int = 0
     result_overflow_mode: str = "throw"
 
+    def exceeded(self, rows: int, nbytes: int) -> bool:
+        """Whether a result of ``rows`` rows and ``nbytes`` bytes is past a result cap."""
+        return bool((self.max_result_rows and rows > self.max_result_rows)
+                    or (self.max_result_bytes and nbytes > self.max_result_bytes))
+
     def with_settings(self, settings: Mapping[str, object]) -> Limits:
         """These limits with ``settings`` (names of ``LIMIT_SETTINGS``; others are ignored)
         applied; a value that does not parse is ClickHouse's error for it."""
