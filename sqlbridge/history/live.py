@@ -47,7 +47,6 @@ from sqlbridge.history.tables import LOG, PROCESSES, TABLES, TEXT_LOG, raw_name
 __all__ = ["SessionHistory"]
 
 
-
 class SessionHistory:
     """The history tables of one session: registered per statement (see the module docstring).
 
